@@ -1,0 +1,130 @@
+//! The errors seglog returns. Each names the segment's path and, where one applies, the offset.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::codec::Corruption;
+use crate::recovery::ValidAfter;
+
+/// `Result` with seglog's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in seglog.
+///
+/// Callers may branch on the variant; the text is for people. A torn tail found by
+/// recovery is not an error: it is reported in a [`RecoveryReport`](crate::RecoveryReport).
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The backend failed. A failure while writing or syncing also poisons the writer.
+    #[error("{}: I/O error while {op} at offset {offset}", path.display())]
+    Io {
+        /// The segment.
+        path: PathBuf,
+        /// What seglog was doing, e.g. "syncing" or "reading record".
+        op: &'static str,
+        /// Where.
+        offset: u64,
+        /// The backend's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The bytes at `offset` are not a valid record where one must be.
+    #[error("{}: invalid record at offset {offset}: {reason}", path.display())]
+    Corrupt {
+        /// The segment.
+        path: PathBuf,
+        /// Where the record starts.
+        offset: u64,
+        /// What is wrong with it.
+        reason: Corruption,
+    },
+    /// The record does not fit in the space left in the segment. The writer stays usable.
+    #[error("{}: segment full: a record of {needed} bytes at offset {offset} does not fit in the {available} bytes left", path.display())]
+    SegmentFull {
+        /// The segment.
+        path: PathBuf,
+        /// Where the record would have started.
+        offset: u64,
+        /// Bytes the record needs, header included.
+        needed: u64,
+        /// Bytes left.
+        available: u64,
+    },
+    /// The payload is longer than [`MAX_PAYLOAD`](crate::MAX_PAYLOAD). The writer stays usable.
+    #[error("{}: payload of {len} bytes exceeds the maximum of {max} bytes", path.display())]
+    RecordTooLarge {
+        /// The segment.
+        path: PathBuf,
+        /// The payload's length.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
+    /// A read asked for an offset at or past the end of what readers may see.
+    #[error("{}: no visible record at offset {offset}: readers see records in [{start}, {end})", path.display())]
+    NotVisible {
+        /// The segment.
+        path: PathBuf,
+        /// The offset asked for.
+        offset: u64,
+        /// Where the records start.
+        start: u64,
+        /// The flushed offset (or, for a closed segment, the end of the valid records).
+        end: u64,
+    },
+    /// An earlier write or sync failed, so the writer refuses all work; reopen to recover.
+    #[error("{}: writer is poisoned by an earlier failure at offset {offset} ({cause}); reopen the segment to recover", path.display())]
+    Poisoned {
+        /// The segment.
+        path: PathBuf,
+        /// Where the failed operation was.
+        offset: u64,
+        /// The original failure, as text.
+        cause: String,
+    },
+    /// Another writer, in this process or another, holds the segment's exclusive lock.
+    #[error("{}: the segment is locked by another writer", path.display())]
+    Locked {
+        /// The segment.
+        path: PathBuf,
+        /// The lock call's error.
+        #[source]
+        source: io::Error,
+    },
+    /// Strict recovery found damage it could only get past by discarding records; nothing was changed.
+    #[error("{}: damaged record at offset {offset} ({reason}) {valid_after}; strict recovery refuses to discard it and changed nothing", path.display())]
+    Damaged {
+        /// The segment.
+        path: PathBuf,
+        /// Where the damage is: the end of the valid prefix.
+        offset: u64,
+        /// What is wrong at `offset`.
+        reason: Corruption,
+        /// Whether valid records follow.
+        valid_after: ValidAfter,
+    },
+    /// An argument does not fit the segment (a start offset past its end, an unaligned size, …).
+    #[error("{}: {what}", path.display())]
+    InvalidArgument {
+        /// The segment.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+impl Error {
+    /// The offset the error is about, if there is one.
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            Error::Io { offset, .. }
+            | Error::Corrupt { offset, .. }
+            | Error::SegmentFull { offset, .. }
+            | Error::NotVisible { offset, .. }
+            | Error::Poisoned { offset, .. }
+            | Error::Damaged { offset, .. } => Some(*offset),
+            Error::RecordTooLarge { .. } | Error::Locked { .. } | Error::InvalidArgument { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! File mechanics every file-based backend shares: creation that leaves nothing half-made,
+//! pre-allocation, durable directory entries and the single-writer lock.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use rustix::fs::{FallocateFlags, FlockOperation};
+
+/// Creates `path` as a new segment of exactly `size` zero bytes, opened with `custom_flags`
+/// (e.g. `O_DIRECT`), pre-allocated, durable, and exclusively locked for writing.
+///
+/// Pre-allocation uses `fallocate`, falling back to `set_len` where the filesystem refuses
+/// (`EOPNOTSUPP`). On any failure the file is removed, so a retry does not meet
+/// `AlreadyExists`. The parent directory is synced so the new name survives a crash.
+pub fn create_segment_file(path: &Path, size: u64, custom_flags: i32) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .custom_flags(custom_flags)
+        .open(path)?;
+    let made = lock_exclusive(&file)
+        .and_then(|()| preallocate(&file, size))
+        .and_then(|()| file.sync_all())
+        .and_then(|()| sync_parent_dir(path));
+    match made {
+        Ok(()) => Ok(file),
+        Err(e) => {
+            drop(file);
+            // The error that matters is `e`; a failed removal would only hide it.
+            let _ = std::fs::remove_file(path);
+            let _ = sync_parent_dir(path);
+            Err(io::Error::new(e.kind(), format!("could not create segment of {size} bytes: {e}")))
+        }
+    }
+}
+
+/// Opens an existing segment for reading and writing and takes its exclusive writer lock.
+/// Fails with `WouldBlock` if another writer holds it.
+pub fn open_segment_file(path: &Path, custom_flags: i32) -> io::Result<File> {
+    let file = OpenOptions::new().read(true).write(true).custom_flags(custom_flags).open(path)?;
+    refuse_non_file(&file)?;
+    lock_exclusive(&file)?;
+    Ok(file)
+}
+
+/// Opens an existing segment read-only, with no lock.
+pub fn open_segment_file_readonly(path: &Path, custom_flags: i32) -> io::Result<File> {
+    let file = OpenOptions::new().read(true).custom_flags(custom_flags).open(path)?;
+    refuse_non_file(&file)?;
+    Ok(file)
+}
+
+fn refuse_non_file(file: &File) -> io::Result<()> {
+    if file.metadata()?.is_file() {
+        Ok(())
+    } else {
+        Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"))
+    }
+}
+
+/// Takes the exclusive, non-blocking `flock` that marks the one writer of a segment.
+///
+/// `flock` locks belong to the open file description, so two opens in one process
+/// conflict just as two processes do.
+pub fn lock_exclusive(file: &File) -> io::Result<()> {
+    rustix::fs::flock(file, FlockOperation::NonBlockingLockExclusive).map_err(|e| {
+        if e == rustix::io::Errno::WOULDBLOCK {
+            io::Error::new(io::ErrorKind::WouldBlock, "segment is locked by another writer")
+        } else {
+            io::Error::from(e)
+        }
+    })
+}
+
+fn preallocate(file: &File, size: u64) -> io::Result<()> {
+    if size == 0 {
+        return Ok(());
+    }
+    match rustix::fs::fallocate(file, FallocateFlags::empty(), 0, size) {
+        Ok(()) => Ok(()),
+        Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::NOSYS => file.set_len(size),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Syncs the directory holding `path`, making a creation or removal durable.
+pub fn sync_parent_dir(path: &Path) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    File::open(dir)?.sync_all()
+}
+
+/// Reads exactly `buf.len()` bytes at `offset`, retrying short reads and `EINTR`.
+pub fn read_exact_at(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+/// Writes all of `data` at `offset`, retrying short writes and `EINTR`.
+pub fn write_all_at(file: &File, offset: u64, data: &[u8]) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, data, offset)
+}
+
+/// Size of the file in bytes.
+pub fn file_size(file: &File) -> io::Result<u64> {
+    Ok(file.metadata()?.len())
+}

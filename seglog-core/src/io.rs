@@ -1,0 +1,121 @@
+//! The backend seam: [`SegmentIo`] moves bytes; everything else is core's.
+
+use std::io;
+use std::path::Path;
+
+/// Positioned, synchronous I/O on one fixed-size segment.
+///
+/// A backend only moves bytes: framing, checksums, recovery, visibility and
+/// poisoning are [`Writer`](crate::Writer)'s and [`Reader`](crate::Reader)'s.
+/// All methods take `&self`, so one handle can serve a writer and any number of
+/// readers in other threads.
+///
+/// Offsets, lengths and buffer addresses passed to `read_at` and `write_at` are
+/// multiples of [`alignment`](SegmentIo::alignment) (core guarantees this), and
+/// `offset + len <= size()`.
+pub trait SegmentIo: Send + Sync + 'static {
+    /// Must return the segment's size in bytes, fixed for the life of the handle.
+    fn size(&self) -> u64;
+
+    /// Must return the alignment, a power of two, that I/O offsets, lengths and buffer
+    /// addresses need (the logical block size for O_DIRECT); 1 for buffered I/O.
+    fn alignment(&self) -> usize {
+        1
+    }
+
+    /// Must fill all of `buf` with the bytes at `offset`, or fail; `UnexpectedEof` if the
+    /// file is shorter than it should be. `Interrupted` is never returned.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
+
+    /// Must write all of `data` at `offset`, or fail. After a failure any part of `data` may
+    /// have been written; core poisons the writer and never relies on it.
+    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()>;
+
+    /// Must make every `write_at` that returned `Ok` before this call durable
+    /// (`fdatasync` or the backend's equivalent) before returning `Ok`.
+    fn sync(&self) -> io::Result<()>;
+
+    /// The whole segment as memory, if the backend maps it: readers then borrow record
+    /// bytes from it instead of copying. Bytes below the flushed offset must not change
+    /// while the handle lives.
+    fn mapped(&self) -> Option<&[u8]> {
+        None
+    }
+
+    /// The path errors should name; in-memory backends return a descriptive pseudo-path.
+    fn path(&self) -> &Path;
+}
+
+/// A backend whose segments are files: core calls these to create and open them.
+pub trait OpenSegment: SegmentIo + Sized {
+    /// Must create a new segment file of exactly `size` zero bytes, pre-allocated, durable
+    /// (file and directory entry), and hold its exclusive writer lock. Must fail with
+    /// `AlreadyExists` if the path exists and must leave no file behind on any failure.
+    /// [`fs::create_segment_file`](crate::fs::create_segment_file) does all of this.
+    fn create(path: &Path, size: u64) -> io::Result<Self>;
+
+    /// Must open an existing segment for writing and hold its exclusive writer lock;
+    /// `WouldBlock` if another writer holds it ([`fs::open_segment_file`](crate::fs::open_segment_file)).
+    fn open_writer(path: &Path) -> io::Result<Self>;
+
+    /// Must open an existing segment read-only, taking no lock.
+    fn open_reader(path: &Path) -> io::Result<Self>;
+}
+
+/// A byte buffer whose usable region starts at an address aligned for O_DIRECT.
+///
+/// Over-allocates by the alignment and skips to the first aligned address, which
+/// keeps this crate free of `unsafe`.
+#[derive(Debug, Default)]
+pub struct AlignedBuf {
+    raw: Vec<u8>,
+    skip: usize,
+    len: usize,
+}
+
+impl AlignedBuf {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Returns an aligned, zero-initialised region of `len` bytes, reusing the allocation
+    /// when it is large enough; the previous contents are not kept.
+    pub fn region(&mut self, len: usize, align: usize) -> &mut [u8] {
+        let need = len + align;
+        if self.raw.len() < need || self.raw.len() > need.max(MAX_KEPT) {
+            self.raw = vec![0; need];
+        }
+        self.skip = self.raw.as_ptr().align_offset(align).min(align);
+        self.len = len;
+        let skip = self.skip;
+        let out = &mut self.raw[skip..skip + len];
+        out.fill(0);
+        out
+    }
+
+    /// The region last returned by [`region`](Self::region), without clearing it.
+    pub fn get(&self) -> &[u8] {
+        self.raw.get(self.skip..self.skip + self.len).unwrap_or(&[])
+    }
+
+    /// Mutable access to the region last returned by [`region`](Self::region).
+    pub fn get_mut(&mut self) -> &mut [u8] {
+        let (skip, len) = (self.skip, self.len);
+        self.raw.get_mut(skip..skip + len).unwrap_or(&mut [])
+    }
+}
+
+/// Allocations above this are released once a smaller region is asked for, so one huge
+/// record does not pin its buffer for the life of a reader.
+const MAX_KEPT: usize = 4 << 20;
+
+/// Rounds `x` down to a multiple of `align` (a power of two).
+pub(crate) fn align_down(x: u64, align: usize) -> u64 {
+    x & !(align as u64 - 1)
+}
+
+/// Rounds `x` up to a multiple of `align` (a power of two).
+pub(crate) fn align_up(x: u64, align: usize) -> u64 {
+    align_down(x + align as u64 - 1, align)
+}

@@ -1,0 +1,240 @@
+//! The recovery scan: where the valid records end, and what lies beyond.
+//!
+//! Phase one walks records from the start offset, verifying each, until an all-zero
+//! header, a record that is not valid, or fewer than 8 bytes left. That position is the
+//! recovered end. Phase two looks past it: it finds the last non-zero byte (everything
+//! up to it must be erased, or a later append could end on an old record boundary and
+//! bring stale records back) and searches the non-zero bytes for a valid record at any
+//! byte position, which would mean the damage is not a torn tail but a hole with good
+//! records after it (media corruption, or unsynced writes persisted out of order).
+
+use std::fmt;
+
+use crate::codec::{Corruption, HEADER_LEN, Header, decode_prefix};
+use crate::crc::{RecordCrc, record_crc};
+use crate::error::{Error, Result};
+use crate::io::SegmentIo;
+use crate::window::Window;
+
+/// What [`Writer::open_with`](crate::Writer::open_with) does when the records end in damage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecoveryMode {
+    /// Refuse to open, changing nothing on disk, if valid records follow the damage (or
+    /// the scan cannot rule that out). A torn tail with nothing valid after it is still
+    /// erased, as in `Truncate`.
+    Strict,
+    /// Keep the valid prefix and durably erase everything after it, reporting what was
+    /// discarded. What [`Writer::open`](crate::Writer::open) does.
+    #[default]
+    Truncate,
+}
+
+/// Whether valid records were found after the damage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValidAfter {
+    /// None: the damage is a torn tail.
+    None,
+    /// At least one; the first starts at `offset`.
+    Found {
+        /// Offset of the first valid record found past the damage.
+        offset: u64,
+    },
+    /// The scan stopped at its work bound (a large run of non-zero garbage) before it
+    /// could rule valid records out.
+    Unknown,
+}
+
+impl fmt::Display for ValidAfter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValidAfter::None => f.write_str("with no valid records after it"),
+            ValidAfter::Found { offset } => write!(f, "with a valid record after it at offset {offset}"),
+            ValidAfter::Unknown => f.write_str("and the scan could not rule out valid records after it"),
+        }
+    }
+}
+
+/// Damage found at the end of the valid records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Damage {
+    /// Where it is: the end of the valid prefix.
+    pub offset: u64,
+    /// What is wrong there. [`Corruption::ZeroHeader`] means the records ended cleanly
+    /// but non-zero bytes lie further on.
+    pub reason: Corruption,
+    /// Whether valid records follow it.
+    pub valid_after: ValidAfter,
+}
+
+/// What recovery found (and, when opening a writer, did).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Where the records start.
+    pub start_offset: u64,
+    /// The end of the valid records: where the next append goes.
+    pub end: u64,
+    /// Valid records in `[start_offset, end)`.
+    pub records: u64,
+    /// Damage at `end`, if any non-zero byte lies at or past it.
+    pub damage: Option<Damage>,
+    /// Bytes from `end` to the last non-zero byte, erased by a writer's recovery.
+    pub discarded_bytes: u64,
+}
+
+impl RecoveryReport {
+    pub(crate) fn fresh(start_offset: u64) -> Self {
+        Self { start_offset, end: start_offset, records: 0, damage: None, discarded_bytes: 0 }
+    }
+
+    /// True when the records ended cleanly and nothing lies after them.
+    pub fn is_clean(&self) -> bool {
+        self.damage.is_none()
+    }
+
+    /// True when valid records were found after the damage (or could not be ruled out):
+    /// recovering in `Truncate` mode discards them.
+    pub fn valid_records_after_damage(&self) -> bool {
+        matches!(self.damage, Some(Damage { valid_after: ValidAfter::Found { .. } | ValidAfter::Unknown, .. }))
+    }
+}
+
+/// Bytes read per backend call while scanning: large reads run at page-cache speed.
+const SCAN_WINDOW: usize = 1 << 20;
+
+/// Phase two's fixed work allowance, in bytes checksummed or headers examined, on top
+/// of four units per byte of the region it searches.
+const BASE_WORK: u64 = 1 << 30;
+
+/// Scans the segment and reports what it holds; reads only.
+pub(crate) fn scan<B: SegmentIo + ?Sized>(io: &B, start: u64) -> Result<RecoveryReport> {
+    let size = io.size();
+    let mut w = Window::default();
+    let (end, records, stop) = walk(io, &mut w, start)?;
+    let io_err = |e| Error::Io { path: io.path().to_path_buf(), op: "scanning past the valid records", offset: end, source: e };
+    let erase_end = last_nonzero_end(io, &mut w, end, size).map_err(io_err)?;
+    let damage = if erase_end == end {
+        None
+    } else {
+        let valid_after = find_valid_after(io, end, erase_end, size).map_err(io_err)?;
+        Some(Damage { offset: end, reason: stop, valid_after })
+    };
+    Ok(RecoveryReport { start_offset: start, end, records, damage, discarded_bytes: erase_end - end })
+}
+
+/// Walks the valid records from `start`; returns where they end, how many there are and
+/// why the walk stopped.
+pub(crate) fn walk<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, start: u64) -> Result<(u64, u64, Corruption)> {
+    let size = io.size();
+    let io_err = |offset: u64, e| Error::Io { path: io.path().to_path_buf(), op: "scanning for recovery", offset, source: e };
+    let mut pos = start;
+    let mut records = 0;
+    let stop = loop {
+        if size - pos < HEADER_LEN as u64 {
+            break Corruption::ShortHeader;
+        }
+        let bytes = w.get(io, pos, HEADER_LEN, SCAN_WINDOW, size).map_err(|e| io_err(pos, e))?;
+        let header = match decode_prefix(bytes) {
+            Ok(Some(h)) => h,
+            Ok(None) => break Corruption::ZeroHeader,
+            Err(c) => break c,
+        };
+        let available = size - pos;
+        if header.record_len() > available {
+            break Corruption::LengthOutOfBounds { len: header.record_len(), available };
+        }
+        let crc = payload_crc(io, w, pos, &header, size, size).map_err(|e| io_err(pos, e))?;
+        if let Err(c) = header.check_crc(crc) {
+            break c;
+        }
+        records += 1;
+        pos += header.record_len();
+    };
+    Ok((pos, records, stop))
+}
+
+/// The record checksum of the record at `pos`, reading its payload in window-sized pieces;
+/// payload bytes at or past `nonzero_end` are known to be zero and are not read.
+fn payload_crc<B: SegmentIo + ?Sized>(
+    io: &B,
+    w: &mut Window,
+    pos: u64,
+    header: &Header,
+    size: u64,
+    nonzero_end: u64,
+) -> std::io::Result<u32> {
+    let from = pos + HEADER_LEN as u64;
+    let to = from + u64::from(header.payload_len);
+    if to <= nonzero_end && header.payload_len as usize <= SCAN_WINDOW {
+        let payload = w.get(io, from, header.payload_len as usize, SCAN_WINDOW, size)?;
+        return Ok(record_crc(header.len_bytes, payload));
+    }
+    let mut crc = RecordCrc::new(header.len_bytes);
+    let mut at = from;
+    let read_to = to.min(nonzero_end.max(from));
+    while at < read_to {
+        let n = ((read_to - at) as usize).min(SCAN_WINDOW);
+        crc.update(w.get(io, at, n, SCAN_WINDOW, size)?);
+        at += n as u64;
+    }
+    crc.update_zeros(to - at);
+    Ok(crc.finish())
+}
+
+/// One past the last non-zero byte in `[from, size)`, or `from` if there is none.
+/// Scans backwards: the bytes past a segment's records are usually all zero.
+fn last_nonzero_end<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, from: u64, size: u64) -> std::io::Result<u64> {
+    let mut hi = size;
+    while hi > from {
+        let lo = hi.saturating_sub(SCAN_WINDOW as u64).max(from);
+        let chunk = w.get(io, lo, (hi - lo) as usize, 0, size)?;
+        if let Some(i) = chunk.iter().rposition(|&b| b != 0) {
+            return Ok(lo + i as u64 + 1);
+        }
+        hi = lo;
+    }
+    Ok(from)
+}
+
+/// Searches every byte position in `(end, nonzero_end)` for a valid record, within a
+/// bounded amount of work.
+fn find_valid_after<B: SegmentIo + ?Sized>(io: &B, end: u64, nonzero_end: u64, size: u64) -> std::io::Result<ValidAfter> {
+    let mut sweep = Window::default();
+    let mut verify = Window::default();
+    let mut work_left = BASE_WORK.saturating_add((nonzero_end - end).saturating_mul(4));
+    let mut c = end + 1;
+    // A header must contain a non-zero byte, so candidates end 8 bytes before the zeros.
+    let last = nonzero_end.saturating_sub(1);
+    while c <= last && c + HEADER_LEN as u64 <= size {
+        // Every candidate whose header lies within this chunk is examined here.
+        let n = ((size - c) as usize).min(SCAN_WINDOW);
+        let chunk = sweep.get(io, c, n, SCAN_WINDOW, size)?;
+        let mut i = 0;
+        while i + HEADER_LEN <= chunk.len() && c + i as u64 <= last {
+            let Some(h) = chunk.get(i..i + HEADER_LEN) else { break };
+            work_left = work_left.saturating_sub(1);
+            if let Ok(Some(header)) = decode_prefix(h) {
+                let at = c + i as u64;
+                if header.record_len() <= size - at {
+                    let cost = u64::from(header.payload_len).min(nonzero_end.saturating_sub(at)) + 64;
+                    if cost > work_left {
+                        return Ok(ValidAfter::Unknown);
+                    }
+                    work_left -= cost;
+                    let crc = payload_crc(io, &mut verify, at, &header, size, nonzero_end)?;
+                    if header.check_crc(crc).is_ok() {
+                        return Ok(ValidAfter::Found { offset: at });
+                    }
+                }
+            }
+            if work_left == 0 {
+                return Ok(ValidAfter::Unknown);
+            }
+            i += 1;
+        }
+        if i == 0 {
+            break;
+        }
+        c += i as u64;
+    }
+    Ok(ValidAfter::None)
+}

@@ -1,0 +1,66 @@
+//! A reader-owned window of segment bytes: the one place reads reach the backend.
+
+use std::io;
+
+use crate::io::{AlignedBuf, SegmentIo, align_down, align_up};
+
+/// Caches a run of bytes read from the backend, or borrows them from its mapping.
+///
+/// The window never holds bytes at or past the `limit` given when it was filled.
+/// Bytes below the flushed offset never change, so a cached window stays right
+/// however far the flushed offset moves on; bytes beyond it are fetched afresh.
+#[derive(Debug, Default)]
+pub(crate) struct Window {
+    buf: AlignedBuf,
+    /// File offset of the first cached byte.
+    off: u64,
+    /// Where that byte sits in `buf`.
+    start: usize,
+    /// Cached bytes.
+    len: usize,
+}
+
+impl Window {
+    pub(crate) fn invalidate(&mut self) {
+        self.len = 0;
+    }
+
+    /// Returns exactly the bytes `[off, off + len)`, which must lie below `limit`. On a miss,
+    /// reads `ahead` bytes from `off` (never past `limit`) in one backend call.
+    pub(crate) fn get<'a, B: SegmentIo + ?Sized>(
+        &'a mut self,
+        io: &'a B,
+        off: u64,
+        len: usize,
+        ahead: usize,
+        limit: u64,
+    ) -> io::Result<&'a [u8]> {
+        let end = off + len as u64;
+        debug_assert!(end <= limit && limit <= io.size());
+        if let Some(map) = io.mapped() {
+            return map.get(off as usize..end as usize).ok_or_else(short_map);
+        }
+        if off < self.off || end > self.off + self.len as u64 {
+            self.fill(io, off, len.max(ahead).min((limit - off) as usize))?;
+        }
+        let from = self.start + (off - self.off) as usize;
+        self.buf.get().get(from..from + len).ok_or_else(short_map)
+    }
+
+    fn fill<B: SegmentIo + ?Sized>(&mut self, io: &B, off: u64, want: usize) -> io::Result<()> {
+        self.len = 0;
+        let align = io.alignment();
+        let lo = align_down(off, align);
+        let hi = align_up(off + want as u64, align).min(io.size());
+        let region = self.buf.region((hi - lo) as usize, align);
+        io.read_at(lo, region)?;
+        self.off = off;
+        self.start = (off - lo) as usize;
+        self.len = want;
+        Ok(())
+    }
+}
+
+fn short_map() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "segment is shorter than its size")
+}
