@@ -13,7 +13,7 @@ use std::path::Path;
 /// Offsets, lengths and buffer addresses passed to `read_at` and `write_at` are
 /// multiples of [`alignment`](SegmentIo::alignment) (core guarantees this), and
 /// `offset + len <= size()`.
-pub trait SegmentIo: Send + Sync + 'static {
+pub trait SegmentIo: Send + Sync + std::fmt::Debug + 'static {
     /// Must return the segment's size in bytes, fixed for the life of the handle.
     fn size(&self) -> u64;
 

@@ -114,7 +114,8 @@ impl<B: OpenSegment> Reader<B> {
 }
 
 impl<B: SegmentIo> Reader<B> {
-    pub(crate) fn live(io: Arc<B>, flushed: FlushedOffset) -> Self {
+    /// A reader over an existing backend handle that follows a writer's flushed offset.
+    pub fn live(io: Arc<B>, flushed: FlushedOffset) -> Self {
         Self { io, bound: Bound::Live(flushed), window: Window::default() }
     }
 

@@ -299,6 +299,15 @@ impl<B: SegmentIo> Writer<B> {
     }
 }
 
+impl<B: SegmentIo + AsRef<std::fs::File>> Writer<B> {
+    /// The segment's open file, for the application's own positioned I/O on the region
+    /// before the start offset (`writer.file().write_all_at(b"MAGIC", 0)`). Writing at or
+    /// past the start offset corrupts the segment.
+    pub fn file(&self) -> &std::fs::File {
+        (*self.io).as_ref()
+    }
+}
+
 impl<B: SegmentIo> Drop for Writer<B> {
     fn drop(&mut self) {
         if self.poison.is_none() {

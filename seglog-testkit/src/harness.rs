@@ -1,0 +1,146 @@
+//! How the suites reach a backend.
+
+use std::io;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use seglog_core::{OpenSegment, SegmentIo};
+
+use crate::mem::MemIo;
+
+/// Builds fresh segments of one backend for the suites, and reaches under it to read
+/// and damage the stored bytes as a crash or a failing disk would.
+pub trait Harness {
+    /// The backend under test.
+    type Io: SegmentIo;
+
+    /// Creates a new zeroed segment of `size` bytes (replacing any earlier one) and
+    /// returns a handle for its writer.
+    fn create(&mut self, size: u64) -> io::Result<Self::Io>;
+
+    /// A handle for a new writer of the existing segment; earlier writers are dropped.
+    fn open_writer(&mut self) -> io::Result<Self::Io>;
+
+    /// A read-only handle on the existing segment.
+    fn open_reader(&mut self) -> io::Result<Self::Io>;
+
+    /// The stored bytes, as the next open would find them.
+    fn contents(&mut self) -> Vec<u8>;
+
+    /// Overwrites stored bytes behind the backend's back.
+    fn overwrite(&mut self, offset: u64, bytes: &[u8]);
+}
+
+/// Harness for [`MemIo`].
+#[derive(Debug, Default)]
+pub struct MemHarness {
+    io: Option<MemIo>,
+}
+
+impl MemHarness {
+    /// A harness with no segment yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn io(&self) -> io::Result<MemIo> {
+        self.io.clone().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no segment created"))
+    }
+}
+
+impl Harness for MemHarness {
+    type Io = MemIo;
+
+    fn create(&mut self, size: u64) -> io::Result<MemIo> {
+        let io = MemIo::new(size);
+        self.io = Some(io.clone());
+        Ok(io)
+    }
+
+    fn open_writer(&mut self) -> io::Result<MemIo> {
+        self.io()
+    }
+
+    fn open_reader(&mut self) -> io::Result<MemIo> {
+        self.io()
+    }
+
+    fn contents(&mut self) -> Vec<u8> {
+        self.io.as_ref().map(MemIo::contents).unwrap_or_default()
+    }
+
+    fn overwrite(&mut self, offset: u64, bytes: &[u8]) {
+        if let Some(io) = &self.io {
+            io.overwrite(offset, bytes);
+        }
+    }
+}
+
+/// Harness for any backend whose segments are files, in a fresh temporary directory.
+///
+/// Put the directory on a real filesystem (the target directory, say), not tmpfs:
+/// O_DIRECT refuses tmpfs.
+#[derive(Debug)]
+pub struct FileHarness<B> {
+    dir: tempfile::TempDir,
+    path: PathBuf,
+    _backend: PhantomData<fn() -> B>,
+}
+
+impl<B: OpenSegment> FileHarness<B> {
+    /// A harness whose segments live in a new temporary directory under `parent`.
+    pub fn new_in(parent: impl AsRef<Path>) -> Self {
+        let parent = parent.as_ref();
+        std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("creating {}: {e}", parent.display()));
+        let dir = tempfile::Builder::new()
+            .prefix("seglog-test-")
+            .tempdir_in(parent)
+            .unwrap_or_else(|e| panic!("creating a temporary directory in {}: {e}", parent.display()));
+        let path = dir.path().join("segment.log");
+        Self { dir, path, _backend: PhantomData }
+    }
+
+    /// The segment's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The temporary directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl<B: OpenSegment> Harness for FileHarness<B> {
+    type Io = B;
+
+    fn create(&mut self, size: u64) -> io::Result<B> {
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        B::create(&self.path, size)
+    }
+
+    fn open_writer(&mut self) -> io::Result<B> {
+        B::open_writer(&self.path)
+    }
+
+    fn open_reader(&mut self) -> io::Result<B> {
+        B::open_reader(&self.path)
+    }
+
+    fn contents(&mut self) -> Vec<u8> {
+        std::fs::read(&self.path).unwrap_or_else(|e| panic!("reading {}: {e}", self.path.display()))
+    }
+
+    fn overwrite(&mut self, offset: u64, bytes: &[u8]) {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.path)
+            .unwrap_or_else(|e| panic!("opening {}: {e}", self.path.display()));
+        file.write_all_at(bytes, offset).unwrap_or_else(|e| panic!("writing {}: {e}", self.path.display()));
+        file.sync_data().unwrap_or_else(|e| panic!("syncing {}: {e}", self.path.display()));
+    }
+}

@@ -1,0 +1,106 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+pub mod conformance;
+pub mod corruption;
+mod faulty;
+pub mod files;
+mod harness;
+mod mem;
+pub mod util;
+
+pub use faulty::{Faulty, Op, Plan};
+pub use harness::{FileHarness, Harness, MemHarness};
+pub use mem::MemIo;
+
+/// Generates one `#[test]` per check of both suites for a backend, in a module `$name`:
+/// `backend_tests!(mem, MemHarness::new());`. `cargo test mem` then selects it.
+#[macro_export]
+macro_rules! backend_tests {
+    ($name:ident, $harness:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__suites!($harness);
+        }
+    };
+}
+
+/// Like [`backend_tests!`], plus the [`files`] checks; `$harness` must be a [`FileHarness`].
+#[macro_export]
+macro_rules! file_backend_tests {
+    ($name:ident, $harness:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__suites!($harness);
+            mod files {
+                #[allow(unused_imports)]
+                use super::*;
+                $crate::__checks!(files, $harness;
+                    second_writer_is_locked_out,
+                    create_is_all_or_nothing,
+                    open_by_path,
+                );
+            }
+        }
+    };
+}
+
+/// The one list of checks in the two suites.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __suites {
+    ($harness:expr) => {
+        mod conformance {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__checks!(conformance, $harness;
+                append_sync_read,
+                offsets_chain_for_all_sizes,
+                start_offset_and_segment_header,
+                unsynced_records_are_invisible,
+                live_iterator_sees_later_syncs,
+                reopen_keeps_synced_records,
+                full_segment_refuses_and_stays_usable,
+                oversized_record_is_refused,
+                bad_read_offsets_are_errors,
+                concurrent_readers_see_only_synced_records,
+                closed_reader_is_bounded_by_valid_records,
+                start_offset_past_end_is_refused,
+            );
+        }
+        mod corruption {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__checks!(corruption, $harness;
+                torn_tail_at_every_byte,
+                no_resurrection_after_aligned_append,
+                strict_refuses_and_changes_nothing,
+                mid_log_flip_is_reported,
+                lost_write_is_reported,
+                hostile_headers,
+                random_bytes_never_panic,
+                read_error_during_recovery_is_returned,
+                failed_sync_poisons,
+                failed_write_poisons,
+                recovery_erases_then_syncs,
+            );
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __checks {
+    ($suite:ident, $harness:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                let mut harness = $harness;
+                $crate::$suite::$check(&mut harness);
+            }
+        )*
+    };
+}

@@ -1,0 +1,32 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub use seglog_core::{
+    Corruption, Damage, Error, FlushedOffset, HEADER_LEN, MAX_PAYLOAD, RecoveryMode, RecoveryReport, Result, ValidAfter,
+};
+
+/// The building blocks for writing a backend of your own: see [`SegmentIo`](core::SegmentIo).
+pub use seglog_core as core;
+
+/// The pread/pwrite backend, the default: [`Writer`](file::Writer) and [`Reader`](file::Reader) on ordinary files.
+pub mod file {
+    pub use seglog_file::FileIo;
+
+    /// Appends to a segment file through `pwrite` and `fdatasync`.
+    pub type Writer = seglog_core::Writer<FileIo>;
+    /// Reads a segment file through `pread`, lock-free.
+    pub type Reader = seglog_core::Reader<FileIo>;
+    /// Iterates a segment file's records; see [`Reader::iter`](seglog_core::Reader::iter).
+    pub type Iter<'r> = seglog_core::Iter<'r, FileIo>;
+}
+
+/// Writing, with the default backend ([`file`]).
+pub mod write {
+    pub use crate::file::Writer;
+}
+
+/// Reading, with the default backend ([`file`]).
+pub mod read {
+    pub use crate::file::{Iter, Reader};
+    pub use seglog_core::{ReadHint, Record};
+}
