@@ -42,11 +42,7 @@ impl Header {
 
     /// Compares a computed record checksum with the stored one.
     pub fn check_crc(&self, computed: u32) -> Result<(), Corruption> {
-        if computed == self.crc {
-            Ok(())
-        } else {
-            Err(Corruption::ChecksumMismatch { stored: self.crc, computed })
-        }
+        if computed == self.crc { Ok(()) } else { Err(Corruption::ChecksumMismatch { stored: self.crc, computed }) }
     }
 }
 

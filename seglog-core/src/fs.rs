@@ -15,12 +15,7 @@ use rustix::fs::{FallocateFlags, FlockOperation};
 /// (`EOPNOTSUPP`). On any failure the file is removed, so a retry does not meet
 /// `AlreadyExists`. The parent directory is synced so the new name survives a crash.
 pub fn create_segment_file(path: &Path, size: u64, custom_flags: i32) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .custom_flags(custom_flags)
-        .open(path)?;
+    let file = OpenOptions::new().read(true).write(true).create_new(true).custom_flags(custom_flags).open(path)?;
     let made = lock_exclusive(&file)
         .and_then(|()| preallocate(&file, size))
         .and_then(|()| file.sync_all())

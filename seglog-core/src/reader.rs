@@ -179,7 +179,10 @@ impl<B: SegmentIo> Reader<B> {
                 what: format!("a header of {len} bytes is longer than the {size}-byte segment"),
             });
         }
-        let bytes = self.window.get(&*self.io, 0, len, 0, size).map_err(|e| io_error(self.io.path(), "reading the segment header", 0, e))?;
+        let bytes = self
+            .window
+            .get(&*self.io, 0, len, 0, size)
+            .map_err(|e| io_error(self.io.path(), "reading the segment header", 0, e))?;
         buf.copy_from_slice(bytes);
         // Header bytes are the application's and may change: never serve them from cache.
         self.window.invalidate();

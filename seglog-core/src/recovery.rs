@@ -110,7 +110,8 @@ pub(crate) fn scan<B: SegmentIo + ?Sized>(io: &B, start: u64) -> Result<Recovery
     let size = io.size();
     let mut w = Window::default();
     let (end, records, stop) = walk(io, &mut w, start)?;
-    let io_err = |e| Error::Io { path: io.path().to_path_buf(), op: "scanning past the valid records", offset: end, source: e };
+    let io_err =
+        |e| Error::Io { path: io.path().to_path_buf(), op: "scanning past the valid records", offset: end, source: e };
     let erase_end = last_nonzero_end(io, &mut w, end, size).map_err(io_err)?;
     let damage = if erase_end == end {
         None
@@ -125,7 +126,8 @@ pub(crate) fn scan<B: SegmentIo + ?Sized>(io: &B, start: u64) -> Result<Recovery
 /// why the walk stopped.
 pub(crate) fn walk<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, start: u64) -> Result<(u64, u64, Corruption)> {
     let size = io.size();
-    let io_err = |offset: u64, e| Error::Io { path: io.path().to_path_buf(), op: "scanning for recovery", offset, source: e };
+    let io_err =
+        |offset: u64, e| Error::Io { path: io.path().to_path_buf(), op: "scanning for recovery", offset, source: e };
     let mut pos = start;
     let mut records = 0;
     let stop = loop {
@@ -197,7 +199,12 @@ fn last_nonzero_end<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, from: u64, si
 
 /// Searches every byte position in `(end, nonzero_end)` for a valid record, within a
 /// bounded amount of work.
-fn find_valid_after<B: SegmentIo + ?Sized>(io: &B, end: u64, nonzero_end: u64, size: u64) -> std::io::Result<ValidAfter> {
+fn find_valid_after<B: SegmentIo + ?Sized>(
+    io: &B,
+    end: u64,
+    nonzero_end: u64,
+    size: u64,
+) -> std::io::Result<ValidAfter> {
     let mut sweep = Window::default();
     let mut verify = Window::default();
     let mut work_left = BASE_WORK.saturating_add((nonzero_end - end).saturating_mul(4));

@@ -52,7 +52,7 @@ impl<B: OpenSegment> Writer<B> {
         let path = path.as_ref();
         check_layout(path, size, start_offset)?;
         let io = B::create(path, size).map_err(|e| io_error(path, "creating segment", 0, e))?;
-        if size % io.alignment() as u64 != 0 {
+        if !size.is_multiple_of(io.alignment() as u64) {
             drop(io);
             let _ = std::fs::remove_file(path);
             return Err(invalid(path, format!("segment size {size} is not a multiple of the backend's block size")));
@@ -82,13 +82,24 @@ impl<B: SegmentIo> Writer<B> {
     /// recovering what it holds in `mode`.
     pub fn recover(io: B, start_offset: u64, mode: RecoveryMode) -> Result<Self> {
         check_layout(io.path(), io.size(), start_offset)?;
-        if io.size() % io.alignment() as u64 != 0 {
-            return Err(invalid(io.path(), format!("segment size {} is not a multiple of the backend's block size {}", io.size(), io.alignment())));
+        if !io.size().is_multiple_of(io.alignment() as u64) {
+            return Err(invalid(
+                io.path(),
+                format!("segment size {} is not a multiple of the backend's block size {}", io.size(), io.alignment()),
+            ));
         }
         let report = scan(&io, start_offset)?;
-        if mode == RecoveryMode::Strict && report.valid_records_after_damage() {
-            if let Some(d) = report.damage {
-                return Err(Error::Damaged { path: io.path().to_path_buf(), offset: d.offset, reason: d.reason, valid_after: d.valid_after });
+        if mode == RecoveryMode::Strict
+            && report.valid_records_after_damage()
+            && let Some(d) = report.damage
+        {
+            {
+                return Err(Error::Damaged {
+                    path: io.path().to_path_buf(),
+                    offset: d.offset,
+                    reason: d.reason,
+                    valid_after: d.valid_after,
+                });
             }
         }
         let io = Arc::new(io);
@@ -139,7 +150,12 @@ impl<B: SegmentIo> Writer<B> {
         }
         let needed = (HEADER_LEN + data.len()) as u64;
         if needed > self.remaining_bytes() {
-            return Err(Error::SegmentFull { path: self.path(), offset: self.write_offset, needed, available: self.remaining_bytes() });
+            return Err(Error::SegmentFull {
+                path: self.path(),
+                offset: self.write_offset,
+                needed,
+                available: self.remaining_bytes(),
+            });
         }
         let offset = self.write_offset;
         self.put(&encode_header(data))?;
@@ -166,16 +182,19 @@ impl<B: SegmentIo> Writer<B> {
         self.check_poison()?;
         let len = header.len() as u64;
         if len > self.start_offset {
-            return Err(invalid(self.io.path(), format!("a segment header of {len} bytes does not fit before the start offset {}", self.start_offset)));
+            return Err(invalid(
+                self.io.path(),
+                format!("a segment header of {len} bytes does not fit before the start offset {}", self.start_offset),
+            ));
         }
         // Direct I/O writes whole blocks: read the blocks the header touches, patch, write.
         let span = align_up(len, self.align).min(self.size) as usize;
         let mut block = AlignedBuf::new();
         let region = block.region(span, self.align);
-        if span as u64 != len {
-            if let Err(e) = self.io.read_at(0, region) {
-                return Err(self.poisoned("reading the segment header", 0, e));
-            }
+        if span as u64 != len
+            && let Err(e) = self.io.read_at(0, region)
+        {
+            return Err(self.poisoned("reading the segment header", 0, e));
         }
         region.get_mut(..header.len()).unwrap_or_default().copy_from_slice(header);
         // The buffered last block may share a block with the header; keep its copy current.

@@ -89,7 +89,9 @@ pub fn unsynced_records_are_invisible<H: Harness>(h: &mut H) {
     w.sync().unwrap();
     let (two, _) = w.append(b"two").unwrap();
     let mut r = reader(h, &w);
-    assert!(matches!(r.read_record(two, ReadHint::Random), Err(Error::NotVisible { offset, end: 11, .. }) if offset == two));
+    assert!(
+        matches!(r.read_record(two, ReadHint::Random), Err(Error::NotVisible { offset, end: 11, .. }) if offset == two)
+    );
     {
         let mut it = r.iter(0);
         assert_eq!(&*it.next_record().unwrap().unwrap(), b"one");
@@ -169,7 +171,9 @@ pub fn oversized_record_is_refused<H: Harness>(h: &mut H) {
     let mut w = writer(h, 64 << 10, 0);
     // calloc'd and never touched, so this costs no memory.
     let huge = vec![0u8; MAX_PAYLOAD + 1];
-    assert!(matches!(w.append(&huge), Err(Error::RecordTooLarge { len, max: MAX_PAYLOAD, .. }) if len == MAX_PAYLOAD + 1));
+    assert!(
+        matches!(w.append(&huge), Err(Error::RecordTooLarge { len, max: MAX_PAYLOAD, .. }) if len == MAX_PAYLOAD + 1)
+    );
     assert!(!w.is_poisoned());
     w.append(b"ok").unwrap();
     assert_eq!(w.sync().unwrap(), 10);
@@ -190,7 +194,10 @@ pub fn bad_read_offsets_are_errors<H: Harness>(h: &mut H) {
         }
     }
     for bad in [0, 15, end, end + 1, 64 << 10, u64::MAX] {
-        assert!(matches!(r.read_record(bad, ReadHint::Random), Err(Error::NotVisible { offset, .. }) if offset == bad), "offset {bad}");
+        assert!(
+            matches!(r.read_record(bad, ReadHint::Random), Err(Error::NotVisible { offset, .. }) if offset == bad),
+            "offset {bad}"
+        );
     }
     let mid = offset + 3;
     let mut it = r.iter(mid);

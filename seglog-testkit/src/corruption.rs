@@ -13,10 +13,14 @@ const SIZE: u64 = 64 << 10;
 /// Writes `records` synced records and returns them with the end offset.
 fn synced<H: Harness>(h: &mut H, start: u64, lens: &[usize]) -> (Vec<(u64, Vec<u8>)>, u64) {
     let mut w = writer(h, SIZE, start);
-    let recs: Vec<_> = lens.iter().enumerate().map(|(i, &len)| {
-        let data = payload(i as u64, len);
-        (w.append(&data).unwrap().0, data)
-    }).collect();
+    let recs: Vec<_> = lens
+        .iter()
+        .enumerate()
+        .map(|(i, &len)| {
+            let data = payload(i as u64, len);
+            (w.append(&data).unwrap().0, data)
+        })
+        .collect();
     let end = w.sync().unwrap();
     (recs, end)
 }
@@ -151,7 +155,8 @@ pub fn lost_write_is_reported<H: Harness>(h: &mut H) {
 /// Headers that lie (a 1 GiB length, a reserved kind) end recovery with the reason, and
 /// reads of them fail cleanly.
 pub fn hostile_headers<H: Harness>(h: &mut H) {
-    let cases: [([u8; 8], fn(Corruption) -> bool); 3] = [
+    type Expect = fn(Corruption) -> bool;
+    let cases: [([u8; 8], Expect); 3] = [
         ([0xff, 0xff, 0xff, 0x3f, 1, 2, 3, 4], |c| matches!(c, Corruption::LengthOutOfBounds { .. })),
         ([5, 0, 0, 0x40, 1, 2, 3, 4], |c| c == Corruption::ReservedKind { kind: 1 }),
         ([5, 0, 0, 0xc0, 1, 2, 3, 4], |c| c == Corruption::ReservedKind { kind: 3 }),
@@ -235,7 +240,12 @@ pub fn failed_sync_poisons<H: Harness>(h: &mut H) {
 /// disk, whether the write fails inside `append` (a record larger than the write buffer)
 /// or inside `sync`.
 pub fn failed_write_poisons<H: Harness>(h: &mut H) {
-    let cases = [(0, io::ErrorKind::Other, 300_000), (37, io::ErrorKind::StorageFull, 300_000), (4096, io::ErrorKind::Other, 40_000), (0, io::ErrorKind::Other, 10)];
+    let cases = [
+        (0, io::ErrorKind::Other, 300_000),
+        (37, io::ErrorKind::StorageFull, 300_000),
+        (4096, io::ErrorKind::Other, 40_000),
+        (0, io::ErrorKind::Other, 10),
+    ];
     for (short, kind, len) in cases {
         let mut w = writer(h, 1 << 20, 0);
         let recs: Vec<_> = (0..3).map(|i| (w.append(&payload(i, 100)).unwrap().0, payload(i, 100))).collect();
@@ -270,11 +280,17 @@ pub fn recovery_erases_then_syncs<H: Harness>(h: &mut H) {
     h.overwrite(end + 10, &[1, 2, 3]);
     let io = Faulty::new(h.open_writer().unwrap(), Plan::default());
     let w = Writer::recover(io.clone(), 0, RecoveryMode::Truncate).unwrap();
-    assert_eq!(w.report().damage, Some(Damage { offset: end, reason: Corruption::ZeroHeader, valid_after: ValidAfter::None }));
+    assert_eq!(
+        w.report().damage,
+        Some(Damage { offset: end, reason: Corruption::ZeroHeader, valid_after: ValidAfter::None })
+    );
     assert_eq!(w.report().discarded_bytes, 13);
     let log = io.log();
     let first_sync = log.iter().position(|op| matches!(op, crate::Op::Sync { .. })).expect("a sync");
-    assert!(log[..first_sync].iter().any(|op| matches!(op, crate::Op::Write { offset, .. } if *offset <= end)), "{log:?}");
+    assert!(
+        log[..first_sync].iter().any(|op| matches!(op, crate::Op::Write { offset, .. } if *offset <= end)),
+        "{log:?}"
+    );
     drop((w, io));
     assert_zero_from(h, end);
 }

@@ -103,10 +103,10 @@ impl<B: SegmentIo> SegmentIo for Faulty<B> {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        if let Some(from) = self.lock().plan.fail_reads_from {
-            if offset + buf.len() as u64 > from {
-                return Err(injected(io::ErrorKind::Other, "read"));
-            }
+        if let Some(from) = self.lock().plan.fail_reads_from
+            && offset + buf.len() as u64 > from
+        {
+            return Err(injected(io::ErrorKind::Other, "read"));
         }
         self.inner.read_at(offset, buf)
     }

@@ -20,13 +20,18 @@ pub mod file {
     pub type Iter<'r> = seglog_core::Iter<'r, FileIo>;
 }
 
-/// Writing, with the default backend ([`file`]).
+/// Writing, with the default backend ([`file`](mod@file)).
 pub mod write {
     pub use crate::file::Writer;
 }
 
-/// Reading, with the default backend ([`file`]).
+/// Reading, with the default backend ([`file`](mod@file)).
 pub mod read {
     pub use crate::file::{Iter, Reader};
     pub use seglog_core::{ReadHint, Record};
 }
+
+/// The repository README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
