@@ -105,6 +105,22 @@ const SCAN_WINDOW: usize = 1 << 20;
 /// of four units per byte of the region it searches.
 const BASE_WORK: u64 = 1 << 30;
 
+/// Walks a segment as recovery would, writing nothing, and reports what it holds: the
+/// records, where they end, and any damage with whether valid records follow it.
+///
+/// This is what [`Writer::open`](crate::Writer::open) would find; unlike it, `verify`
+/// takes no lock and changes no byte, so it is safe on a segment a writer has open
+/// (its view then races the writer's unsynced appends, which show as a torn tail).
+pub fn verify<B: SegmentIo + ?Sized>(io: &B, start_offset: u64) -> Result<RecoveryReport> {
+    if start_offset > io.size() {
+        return Err(Error::InvalidArgument {
+            path: io.path().to_path_buf(),
+            what: format!("start offset {start_offset} is past the end of a {}-byte segment", io.size()),
+        });
+    }
+    scan(io, start_offset)
+}
+
 /// Scans the segment and reports what it holds; reads only.
 pub(crate) fn scan<B: SegmentIo + ?Sized>(io: &B, start: u64) -> Result<RecoveryReport> {
     let size = io.size();
@@ -209,7 +225,7 @@ fn find_valid_after<B: SegmentIo + ?Sized>(
     let mut verify = Window::default();
     let mut work_left = BASE_WORK.saturating_add((nonzero_end - end).saturating_mul(4));
     let mut c = end + 1;
-    // A header must contain a non-zero byte, so candidates end 8 bytes before the zeros.
+    // Every position up to the last non-zero byte may start a header holding it.
     let last = nonzero_end.saturating_sub(1);
     while c <= last && c + HEADER_LEN as u64 <= size {
         // Every candidate whose header lies within this chunk is examined here.

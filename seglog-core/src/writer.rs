@@ -62,6 +62,12 @@ impl<B: OpenSegment> Writer<B> {
 
     /// Opens an existing segment for writing, recovering in [`RecoveryMode::Truncate`].
     /// The segment's size is the file's length.
+    ///
+    /// Recovery keeps the valid records from `start_offset` on and durably zeroes every
+    /// byte after them; [`report`](Self::report) says what was found and discarded. Given
+    /// a file that is not a segment, that zeroes it from `start_offset` on: check your
+    /// header region first, or use [`RecoveryMode::Strict`], which refuses when anything
+    /// valid-looking would be lost.
     pub fn open(path: impl AsRef<Path>, start_offset: u64) -> Result<Self> {
         Self::open_with(path, start_offset, RecoveryMode::Truncate)
     }

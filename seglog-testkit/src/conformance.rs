@@ -274,3 +274,40 @@ pub fn start_offset_past_end_is_refused<H: Harness>(h: &mut H) {
     let w = Writer::recover(h.open_writer().unwrap(), 4096, RecoveryMode::Strict).unwrap();
     assert_eq!(w.remaining_bytes(), 0);
 }
+
+/// `verify` reports what recovery would find and writes nothing.
+pub fn verify_reports_without_writing<H: Harness>(h: &mut H) {
+    let mut w = writer(h, 64 << 10, 8);
+    let offsets: Vec<u64> = (0..5).map(|i| w.append(&payload(i, 100)).unwrap().0).collect();
+    let end = w.sync().unwrap();
+    let io = h.open_reader().unwrap();
+    let report = seglog_core::verify(&io, 8).unwrap();
+    assert_eq!((report.records, report.end, report.damage), (5, end, None));
+    h.overwrite(offsets[2] + 20, &[0xee]);
+    let before = h.contents();
+    let report = seglog_core::verify(&h.open_reader().unwrap(), 8).unwrap();
+    assert_eq!((report.records, report.end), (2, offsets[2]));
+    assert_eq!(report.damage.map(|d| d.valid_after), Some(seglog_core::ValidAfter::Found { offset: offsets[3] }));
+    assert!(h.contents() == before, "verify changed bytes");
+    assert!(matches!(seglog_core::verify(&io, (64 << 10) + 1), Err(Error::InvalidArgument { .. })));
+}
+
+/// A random read of a record that fits in the optimistic window is one backend call (none
+/// for a mapped backend), and a sequential scan reads whole windows, not records.
+pub fn reads_batch_backend_calls<H: Harness>(h: &mut H) {
+    let mut w = writer(h, 1 << 20, 0);
+    let small: Vec<u64> = (0..2000).map(|i| w.append(&payload(i, 100)).unwrap().0).collect();
+    let (fits, _) = w.append(&payload(9, 2048)).unwrap();
+    w.sync().unwrap();
+    let io = crate::Faulty::new(h.open_reader().unwrap(), crate::Plan::default());
+    let per_call = if io.mapped().is_some() { 0 } else { 1 };
+    let mut r = Reader::live(Arc::new(io.clone()), w.flushed_offset());
+    r.read_record(fits, ReadHint::Random).unwrap();
+    assert_eq!(io.reads(), per_call, "a random read of a 2 KiB record");
+    r.read_record(small[1000], ReadHint::Random).unwrap();
+    assert_eq!(io.reads(), 2 * per_call, "a random read of a 100-byte record");
+    let before = io.reads();
+    assert_eq!(read_all(&mut r, 0).len(), 2001);
+    // 2000 records of 108 bytes are 216,000 bytes: four 64 KiB windows, not 2000 reads.
+    assert!(io.reads() - before <= 5 * per_call, "{} reads for a scan", io.reads() - before);
+}

@@ -44,6 +44,7 @@ pub struct Plan {
 #[derive(Debug, Default)]
 struct State {
     plan: Plan,
+    reads: usize,
     writes: usize,
     syncs: usize,
     log: Vec<Op>,
@@ -79,6 +80,11 @@ impl<B: SegmentIo> Faulty<B> {
         self.lock().log.clone()
     }
 
+    /// How many `read_at` calls reached this wrapper.
+    pub fn reads(&self) -> usize {
+        self.lock().reads
+    }
+
     /// The wrapped backend.
     pub fn inner(&self) -> &B {
         &self.inner
@@ -103,7 +109,11 @@ impl<B: SegmentIo> SegmentIo for Faulty<B> {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        if let Some(from) = self.lock().plan.fail_reads_from
+        let mut st = self.lock();
+        st.reads += 1;
+        let fail_from = st.plan.fail_reads_from;
+        drop(st);
+        if let Some(from) = fail_from
             && offset + buf.len() as u64 > from
         {
             return Err(injected(io::ErrorKind::Other, "read"));

@@ -69,6 +69,8 @@ macro_rules! __suites {
                 concurrent_readers_see_only_synced_records,
                 closed_reader_is_bounded_by_valid_records,
                 start_offset_past_end_is_refused,
+                verify_reports_without_writing,
+                reads_batch_backend_calls,
             );
         }
         mod corruption {

@@ -5,6 +5,23 @@ pub use seglog_core::{
     Corruption, Damage, Error, FlushedOffset, HEADER_LEN, MAX_PAYLOAD, RecoveryMode, RecoveryReport, Result, ValidAfter,
 };
 
+/// Walks the segment file at `path` as recovery would, with the default backend, and
+/// reports what it holds without writing anything or taking the writer's lock.
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("s.log");
+/// let mut writer = seglog::write::Writer::create(&path, 4096, 0)?;
+/// writer.append(b"a")?;
+/// writer.sync()?;
+/// let report = seglog::verify(&path, 0)?;
+/// assert_eq!((report.records, report.end, report.is_clean()), (1, 9, true));
+/// # Ok::<(), seglog::Error>(())
+/// ```
+pub fn verify(path: impl AsRef<std::path::Path>, start_offset: u64) -> Result<RecoveryReport> {
+    seglog_core::verify_path::<seglog_file::FileIo>(path, start_offset)
+}
+
 /// The building blocks for writing a backend of your own: see [`SegmentIo`](core::SegmentIo).
 pub use seglog_core as core;
 
