@@ -32,15 +32,27 @@ pub trait Harness {
 }
 
 /// Harness for [`MemIo`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemHarness {
     io: Option<MemIo>,
+    align: usize,
+}
+
+impl Default for MemHarness {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl MemHarness {
     /// A harness with no segment yet.
     pub fn new() -> Self {
-        Self::default()
+        Self { io: None, align: 1 }
+    }
+
+    /// A harness whose segments demand `align`-aligned I/O, like `O_DIRECT`.
+    pub fn with_alignment(align: usize) -> Self {
+        Self { io: None, align }
     }
 
     fn io(&self) -> io::Result<MemIo> {
@@ -52,7 +64,7 @@ impl Harness for MemHarness {
     type Io = MemIo;
 
     fn create(&mut self, size: u64) -> io::Result<MemIo> {
-        let io = MemIo::new(size);
+        let io = MemIo::with_alignment(size, self.align);
         self.io = Some(io.clone());
         Ok(io)
     }
@@ -70,6 +82,7 @@ impl Harness for MemHarness {
     }
 
     fn overwrite(&mut self, offset: u64, bytes: &[u8]) {
+        // Behind the backend's back: no alignment rules apply.
         if let Some(io) = &self.io {
             io.overwrite(offset, bytes);
         }

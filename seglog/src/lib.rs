@@ -16,7 +16,7 @@ pub use seglog_core::{
 /// writer.sync()?;
 /// let report = seglog::verify(&path, 0)?;
 /// assert_eq!((report.records, report.end, report.is_clean()), (1, 9, true));
-/// # Ok::<(), seglog::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn verify(path: impl AsRef<std::path::Path>, start_offset: u64) -> Result<RecoveryReport> {
     seglog_core::verify_path::<seglog_file::FileIo>(path, start_offset)
@@ -25,17 +25,44 @@ pub fn verify(path: impl AsRef<std::path::Path>, start_offset: u64) -> Result<Re
 /// The building blocks for writing a backend of your own: see [`SegmentIo`](core::SegmentIo).
 pub use seglog_core as core;
 
-/// The pread/pwrite backend, the default: [`Writer`](file::Writer) and [`Reader`](file::Reader) on ordinary files.
-pub mod file {
-    pub use seglog_file::FileIo;
+/// Declares the module through which one backend is reached by name.
+macro_rules! backend_module {
+    ($(#[$doc:meta])* $module:ident, $io:path) => {
+        $(#[$doc])*
+        pub mod $module {
+            pub use $io;
 
-    /// Appends to a segment file through `pwrite` and `fdatasync`.
-    pub type Writer = seglog_core::Writer<FileIo>;
-    /// Reads a segment file through `pread`, lock-free.
-    pub type Reader = seglog_core::Reader<FileIo>;
-    /// Iterates a segment file's records; see [`Reader::iter`](seglog_core::Reader::iter).
-    pub type Iter<'r> = seglog_core::Iter<'r, FileIo>;
+            /// The writer of a segment on this backend; see [`seglog_core::Writer`].
+            pub type Writer = seglog_core::Writer<$io>;
+            /// A lock-free reader of a segment on this backend; see [`seglog_core::Reader`].
+            pub type Reader = seglog_core::Reader<$io>;
+            /// Iterates a segment's records; see [`seglog_core::Reader::iter`].
+            pub type Iter<'r> = seglog_core::Iter<'r, $io>;
+        }
+    };
 }
+
+backend_module!(
+    /// The pread/pwrite backend, the default: ordinary files, `fdatasync` for durability.
+    file,
+    seglog_file::FileIo
+);
+
+#[cfg(feature = "mmap")]
+backend_module!(
+    /// The memory-mapped backend (feature `mmap`): reads are slices of a shared read-only
+    /// mapping, with no system call or copy per record; writes use `pwrite`.
+    mmap,
+    seglog_mmap::MmapIo
+);
+
+#[cfg(feature = "direct")]
+backend_module!(
+    /// The O_DIRECT backend (feature `direct`, Linux): aligned I/O that bypasses the page
+    /// cache; `fdatasync` still makes writes durable.
+    direct,
+    seglog_direct::DirectIo
+);
 
 /// Writing, with the default backend ([`file`](mod@file)).
 pub mod write {
