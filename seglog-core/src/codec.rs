@@ -15,8 +15,11 @@ pub const MAX_PAYLOAD: usize = (1 << 30) - 1;
 const LEN_MASK: u32 = (1 << 30) - 1;
 const KIND_SHIFT: u32 = 30;
 
-/// The only record kind format v1 defines; kinds 1 to 3 are reserved.
+/// A record that ends its batch: every standalone record, and the last of a batch.
 const KIND_DATA: u8 = 0;
+/// A record of an atomic batch that more records of the same batch follow.
+const KIND_BATCH_CONTINUES: u8 = 1;
+// Kinds 2 and 3 remain reserved.
 
 /// A decoded, not yet checksum-verified record header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +30,9 @@ pub struct Header {
     pub payload_len: u32,
     /// The stored CRC32C.
     pub crc: u32,
+    /// True for a record of an atomic batch that more records of that batch follow
+    /// (kind 1); recovery keeps it only if the batch's last record (kind 0) is valid too.
+    pub continues_batch: bool,
 }
 
 impl Header {
@@ -78,12 +84,22 @@ pub enum Corruption {
     /// Fewer than 8 bytes remain where a record header must be.
     #[error("fewer than 8 bytes where a record header was expected")]
     ShortHeader,
+    /// An atomic batch whose last record is missing or damaged: all of it is discarded.
+    #[error("atomic batch without its last record")]
+    IncompleteBatch,
 }
 
-/// Encodes the header for `payload`; the caller has checked `payload.len() <= MAX_PAYLOAD`.
+/// Encodes the header of a standalone record (or a batch's last); the caller has checked
+/// `payload.len() <= MAX_PAYLOAD`.
 pub fn encode_header(payload: &[u8]) -> [u8; HEADER_LEN] {
+    encode_header_kind(payload, false)
+}
+
+/// Encodes a header; `continues_batch` marks a batch record that more records follow.
+pub fn encode_header_kind(payload: &[u8], continues_batch: bool) -> [u8; HEADER_LEN] {
     debug_assert!(payload.len() <= MAX_PAYLOAD);
-    let word = (payload.len() as u32 & LEN_MASK) | (u32::from(KIND_DATA) << KIND_SHIFT);
+    let kind = if continues_batch { KIND_BATCH_CONTINUES } else { KIND_DATA };
+    let word = (payload.len() as u32 & LEN_MASK) | (u32::from(kind) << KIND_SHIFT);
     let len_bytes = word.to_le_bytes();
     let crc = record_crc(len_bytes, payload).to_le_bytes();
     let [a, b, c, d] = len_bytes;
@@ -100,10 +116,12 @@ pub fn decode_header(bytes: [u8; HEADER_LEN]) -> Result<Option<Header>, Corrupti
     let len_bytes = [a, b, c, d];
     let word = u32::from_le_bytes(len_bytes);
     let kind = (word >> KIND_SHIFT) as u8;
-    if kind != KIND_DATA {
-        return Err(Corruption::ReservedKind { kind });
-    }
-    Ok(Some(Header { len_bytes, payload_len: word & LEN_MASK, crc: u32::from_le_bytes([e, f, g, h]) }))
+    let continues_batch = match kind {
+        KIND_DATA => false,
+        KIND_BATCH_CONTINUES => true,
+        _ => return Err(Corruption::ReservedKind { kind }),
+    };
+    Ok(Some(Header { len_bytes, payload_len: word & LEN_MASK, crc: u32::from_le_bytes([e, f, g, h]), continues_batch }))
 }
 
 /// Decodes the header at the start of `bytes`, which must hold at least 8 bytes.
@@ -136,8 +154,18 @@ mod tests {
     }
 
     #[test]
+    fn batch_kind_round_trips() {
+        let h = encode_header_kind(b"part", true);
+        assert_eq!(h[3] >> 6, 1);
+        let d = decode_header(h).unwrap().unwrap();
+        assert!(d.continues_batch);
+        assert_eq!(d.verify(b"part"), Ok(()));
+        assert!(!decode_header(encode_header(b"part")).unwrap().unwrap().continues_batch);
+    }
+
+    #[test]
     fn reserved_kinds_are_errors() {
-        for kind in 1u32..=3 {
+        for kind in 2u32..=3 {
             let word = (kind << 30) | 5;
             let mut h = [0u8; 8];
             h[..4].copy_from_slice(&word.to_le_bytes());

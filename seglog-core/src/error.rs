@@ -104,6 +104,17 @@ pub enum Error {
         /// Whether valid records follow.
         valid_after: ValidAfter,
     },
+    /// The writer truncated the segment below this iterator's position; the records it
+    /// would read next are gone. Start a new iterator at or before `truncated_to`.
+    #[error("{}: the segment was truncated to offset {truncated_to}, below this iterator's position {offset}", path.display())]
+    Truncated {
+        /// The segment.
+        path: PathBuf,
+        /// The iterator's position.
+        offset: u64,
+        /// Where the segment was cut.
+        truncated_to: u64,
+    },
     /// An argument does not fit the segment (a start offset past its end, an unaligned size, …).
     #[error("{}: {what}", path.display())]
     InvalidArgument {
@@ -123,7 +134,8 @@ impl Error {
             | Error::SegmentFull { offset, .. }
             | Error::NotVisible { offset, .. }
             | Error::Poisoned { offset, .. }
-            | Error::Damaged { offset, .. } => Some(*offset),
+            | Error::Damaged { offset, .. }
+            | Error::Truncated { offset, .. } => Some(*offset),
             Error::RecordTooLarge { .. } | Error::Locked { .. } | Error::InvalidArgument { .. } => None,
         }
     }

@@ -85,6 +85,8 @@ pub struct Reader<B: SegmentIo> {
     io: Arc<B>,
     bound: Bound,
     window: Window,
+    /// The truncation generation the window was filled under.
+    generation: u64,
 }
 
 impl<B: OpenSegment> Reader<B> {
@@ -116,7 +118,8 @@ impl<B: OpenSegment> Reader<B> {
 impl<B: SegmentIo> Reader<B> {
     /// A reader over an existing backend handle that follows a writer's flushed offset.
     pub fn live(io: Arc<B>, flushed: FlushedOffset) -> Self {
-        Self { io, bound: Bound::Live(flushed), window: Window::default() }
+        let generation = flushed.generation();
+        Self { io, bound: Bound::Live(flushed), window: Window::default(), generation }
     }
 
     /// A reader of a closed segment over an existing backend handle; see [`open_closed`](Self::open_closed).
@@ -128,13 +131,18 @@ impl<B: SegmentIo> Reader<B> {
             });
         }
         let mut window = Window::default();
-        let (end, _, _) = walk(&*io, &mut window, start_offset)?;
-        Ok(Self { io, bound: Bound::Closed { start: start_offset, end }, window })
+        let end = walk(&*io, &mut window, start_offset, io.size())?.end;
+        Ok(Self { io, bound: Bound::Closed { start: start_offset, end }, window, generation: 0 })
     }
 
     /// A second reader of the same segment with its own buffer, for another thread.
     pub fn try_clone(&self) -> Result<Self> {
-        Ok(Self { io: Arc::clone(&self.io), bound: self.bound.clone(), window: Window::default() })
+        Ok(Self {
+            io: Arc::clone(&self.io),
+            bound: self.bound.clone(),
+            window: Window::default(),
+            generation: self.generation,
+        })
     }
 
     /// Where the records start.
@@ -165,7 +173,15 @@ impl<B: SegmentIo> Reader<B> {
     /// Iterates the records from `start`, which must be a record boundary: the start
     /// offset, or a [`Record::next_offset`].
     pub fn iter(&mut self, start: u64) -> Iter<'_, B> {
-        Iter { reader: self, pos: start }
+        let generation = self.current_generation();
+        Iter { reader: self, pos: start, generation }
+    }
+
+    fn current_generation(&self) -> u64 {
+        match &self.bound {
+            Bound::Live(f) => f.generation(),
+            Bound::Closed { .. } => 0,
+        }
     }
 
     /// Reads `buf.len()` bytes from offset 0: the application's region before the start
@@ -194,7 +210,36 @@ impl<B: SegmentIo> Reader<B> {
         &self.io
     }
 
-    fn read_below(&mut self, offset: u64, hint: ReadHint, end: u64) -> Result<Record<'_>> {
+    fn read_below(&mut self, offset: u64, hint: ReadHint, mut end: u64) -> Result<Record<'_>> {
+        let ahead = match hint {
+            ReadHint::Random => RANDOM_AHEAD,
+            ReadHint::Sequential => SEQUENTIAL_AHEAD,
+        };
+        // A truncation can cut bytes while they are read: check its generation before and
+        // after, and read again (against the new end) if one happened in between.
+        let len = loop {
+            let generation = self.current_generation();
+            if generation != self.generation {
+                self.window.invalidate();
+                self.generation = generation;
+            }
+            let checked = self.check_record(offset, ahead, end);
+            if self.current_generation() == generation {
+                break checked?;
+            }
+            end = end.min(self.visible_end());
+        };
+        let io = &*self.io;
+        let bytes = self
+            .window
+            .get(io, offset, len, ahead, end)
+            .map_err(|e| io_error(io.path(), "reading record", offset, e))?;
+        Ok(Record { offset, data: bytes.get(HEADER_LEN..).unwrap_or_default() })
+    }
+
+    /// Reads and verifies the record at `offset` below `end`; returns its length on disk.
+    /// Its bytes are then in the window (or the mapping).
+    fn check_record(&mut self, offset: u64, ahead: usize, end: u64) -> Result<usize> {
         let start = self.start_offset();
         let path = || self.io.path().to_path_buf();
         if offset < start || offset >= end {
@@ -205,10 +250,6 @@ impl<B: SegmentIo> Reader<B> {
         if available < HEADER_LEN as u64 {
             return Err(corrupt(Corruption::ShortHeader));
         }
-        let ahead = match hint {
-            ReadHint::Random => RANDOM_AHEAD,
-            ReadHint::Sequential => SEQUENTIAL_AHEAD,
-        };
         let io = &*self.io;
         let read_err = |e| io_error(io.path(), "reading record", offset, e);
         let bytes = self.window.get(io, offset, HEADER_LEN, ahead, end).map_err(read_err)?;
@@ -222,9 +263,8 @@ impl<B: SegmentIo> Reader<B> {
             return Err(corrupt(Corruption::LengthOutOfBounds { len, available }));
         }
         let bytes = self.window.get(io, offset, len as usize, ahead, end).map_err(read_err)?;
-        let data = bytes.get(HEADER_LEN..).unwrap_or_default();
-        header.verify(data).map_err(corrupt)?;
-        Ok(Record { offset, data })
+        header.verify(bytes.get(HEADER_LEN..).unwrap_or_default()).map_err(corrupt)?;
+        Ok(len as usize)
     }
 }
 
@@ -233,15 +273,33 @@ impl<B: SegmentIo> Reader<B> {
 /// Not a `std::iter::Iterator`: each record borrows the reader's buffer until the next
 /// call. When it reaches the visible end, [`next_record`](Self::next_record) returns
 /// `Ok(None)`; records synced later are returned by later calls.
+///
+/// If the writer truncates the segment below the iterator's position, the next call
+/// returns [`Error::Truncated`]; a truncation at or past its position does not disturb it.
 #[derive(Debug)]
 pub struct Iter<'r, B: SegmentIo> {
     reader: &'r mut Reader<B>,
     pos: u64,
+    generation: u64,
 }
 
 impl<B: SegmentIo> Iter<'_, B> {
     /// The next record, `Ok(None)` at the visible end, or an error naming the offset.
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>> {
+        let generation = self.reader.current_generation();
+        if generation != self.generation {
+            if let Bound::Live(f) = &self.reader.bound
+                && let Some(cut) = f.lowest_cut_since(self.generation)
+                && cut < self.pos
+            {
+                return Err(Error::Truncated {
+                    path: self.reader.io.path().to_path_buf(),
+                    offset: self.pos,
+                    truncated_to: cut,
+                });
+            }
+            self.generation = generation;
+        }
         let end = self.reader.visible_end();
         if self.pos >= end && self.pos >= self.reader.start_offset() {
             return Ok(None);

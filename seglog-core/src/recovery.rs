@@ -125,28 +125,51 @@ pub fn verify<B: SegmentIo + ?Sized>(io: &B, start_offset: u64) -> Result<Recove
 pub(crate) fn scan<B: SegmentIo + ?Sized>(io: &B, start: u64) -> Result<RecoveryReport> {
     let size = io.size();
     let mut w = Window::default();
-    let (end, records, stop) = walk(io, &mut w, start)?;
+    let walked = walk(io, &mut w, start, size)?;
+    let end = walked.end;
     let io_err =
         |e| Error::Io { path: io.path().to_path_buf(), op: "scanning past the valid records", offset: end, source: e };
     let erase_end = last_nonzero_end(io, &mut w, end, size).map_err(io_err)?;
     let damage = if erase_end == end {
         None
     } else {
-        let valid_after = find_valid_after(io, end, erase_end, size).map_err(io_err)?;
-        Some(Damage { offset: end, reason: stop, valid_after })
+        // The records of a batch cut short are a torn tail, not valid records after damage:
+        // search from where the walk stopped.
+        let search_from = walked.stopped_at.max(end);
+        let valid_after = if search_from >= erase_end {
+            ValidAfter::None
+        } else {
+            find_valid_after(io, search_from, erase_end, size).map_err(io_err)?
+        };
+        let reason = if walked.stopped_at > end { Corruption::IncompleteBatch } else { walked.stop };
+        Some(Damage { offset: end, reason, valid_after })
     };
-    Ok(RecoveryReport { start_offset: start, end, records, damage, discarded_bytes: erase_end - end })
+    Ok(RecoveryReport { start_offset: start, end, records: walked.records, damage, discarded_bytes: erase_end - end })
 }
 
-/// Walks the valid records from `start`; returns where they end, how many there are and
-/// why the walk stopped.
-pub(crate) fn walk<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, start: u64) -> Result<(u64, u64, Corruption)> {
+/// Where a walk of the valid records ended.
+pub(crate) struct Walked {
+    /// End of the last complete record or batch: the recovered end.
+    pub(crate) end: u64,
+    /// Where the walk stopped: past `end` when a batch was cut short.
+    pub(crate) stopped_at: u64,
+    /// Records in `[start, end)`.
+    pub(crate) records: u64,
+    /// Why it stopped.
+    pub(crate) stop: Corruption,
+}
+
+/// Walks the valid records from `start` until damage, the end of the records, or `limit`.
+pub(crate) fn walk<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, start: u64, limit: u64) -> Result<Walked> {
     let size = io.size();
     let io_err =
-        |offset: u64, e| Error::Io { path: io.path().to_path_buf(), op: "scanning for recovery", offset, source: e };
-    let mut pos = start;
-    let mut records = 0;
+        |offset: u64, e| Error::Io { path: io.path().to_path_buf(), op: "walking the records", offset, source: e };
+    let (mut pos, mut end) = (start, start);
+    let (mut records, mut in_batch) = (0, 0);
     let stop = loop {
+        if pos >= limit {
+            break Corruption::ZeroHeader;
+        }
         if size - pos < HEADER_LEN as u64 {
             break Corruption::ShortHeader;
         }
@@ -164,10 +187,15 @@ pub(crate) fn walk<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, start: u64) ->
         if let Err(c) = header.check_crc(crc) {
             break c;
         }
-        records += 1;
         pos += header.record_len();
+        in_batch += 1;
+        if !header.continues_batch {
+            records += in_batch;
+            in_batch = 0;
+            end = pos;
+        }
     };
-    Ok((pos, records, stop))
+    Ok(Walked { end, stopped_at: pos, records, stop })
 }
 
 /// The record checksum of the record at `pos`, reading its payload in window-sized pieces;

@@ -158,7 +158,7 @@ pub fn hostile_headers<H: Harness>(h: &mut H) {
     type Expect = fn(Corruption) -> bool;
     let cases: [([u8; 8], Expect); 3] = [
         ([0xff, 0xff, 0xff, 0x3f, 1, 2, 3, 4], |c| matches!(c, Corruption::LengthOutOfBounds { .. })),
-        ([5, 0, 0, 0x40, 1, 2, 3, 4], |c| c == Corruption::ReservedKind { kind: 1 }),
+        ([5, 0, 0, 0x80, 1, 2, 3, 4], |c| c == Corruption::ReservedKind { kind: 2 }),
         ([5, 0, 0, 0xc0, 1, 2, 3, 4], |c| c == Corruption::ReservedKind { kind: 3 }),
     ];
     for (header, expected) in cases {

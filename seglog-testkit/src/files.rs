@@ -1,8 +1,8 @@
 //! Checks for backends whose segments are files: creation, the writer lock, path-based opens.
 
-use seglog_core::{Error, OpenSegment, ReadHint, Reader, RecoveryMode, Writer};
+use seglog_core::{Error, Follower, OpenSegment, ReadHint, Reader, RecoveryMode, Writer};
 
-use crate::FileHarness;
+use crate::{FileHarness, Harness};
 
 /// A second writer on the same segment, from the same process, is refused while the first
 /// lives; readers take no lock; once the writer is gone a new one may open.
@@ -66,4 +66,72 @@ pub fn open_by_path<B: OpenSegment>(h: &mut FileHarness<B>) {
         Err(e @ Error::InvalidArgument { .. }) => assert!(e.to_string().contains("short.log"), "{e}"),
         Err(e) => panic!("a 3-byte file: {e}"),
     }
+}
+
+/// A follower yields each record once it is durable, never before, and wakes promptly when
+/// a writer in another thread syncs.
+pub fn follower_yields_only_durable_records<B: OpenSegment>(h: &mut FileHarness<B>) {
+    use std::time::Duration;
+    let path = h.path().to_path_buf();
+    let mut w = Writer::<B>::create(&path, 64 << 10, 32).unwrap();
+    let mut f = Follower::<B>::open(&path, 32).unwrap();
+    assert!(f.poll().unwrap().is_none());
+    w.append(b"one").unwrap();
+    assert!(f.poll().unwrap().is_none(), "an unsynced record was yielded");
+    w.sync().unwrap();
+    let rec = f.poll().unwrap().expect("a synced record");
+    assert_eq!((&*rec, rec.offset()), (&b"one"[..], 32));
+    assert!(f.wait(Duration::from_millis(20)).unwrap().is_none());
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        w.append(b"two").unwrap();
+        w.sync().unwrap();
+        w
+    });
+    let rec = f.wait(Duration::from_secs(10)).unwrap().expect("woken by the sync");
+    assert_eq!(&*rec, b"two");
+    assert_eq!(f.position(), f.durable_end());
+    drop(writer.join().unwrap());
+}
+
+/// A follower past a truncation is told so; one before it carries on with the new records.
+pub fn follower_sees_truncation<B: OpenSegment>(h: &mut FileHarness<B>) {
+    let path = h.path().to_path_buf();
+    let mut w = Writer::<B>::create(&path, 64 << 10, 0).unwrap();
+    let offsets: Vec<u64> = (0..4).map(|i| w.append(&[i; 20]).unwrap().0).collect();
+    w.sync().unwrap();
+    let mut ahead = Follower::<B>::open(&path, 0).unwrap();
+    let mut behind = Follower::<B>::open(&path, 0).unwrap();
+    while ahead.poll().unwrap().is_some() {}
+    behind.poll().unwrap().unwrap();
+    w.truncate(offsets[2]).unwrap();
+    w.append(&[9; 20]).unwrap();
+    w.sync().unwrap();
+    assert!(matches!(ahead.poll(), Err(Error::Truncated { truncated_to, .. }) if truncated_to == offsets[2]));
+    let got: Vec<u8> = std::iter::from_fn(|| behind.poll().unwrap().map(|r| r[0])).collect();
+    assert_eq!(got, vec![1, 9]);
+}
+
+/// A follower never modifies the segment or its sidecar, and survives its writer dying and
+/// a new one recovering: records that were never durable are never yielded.
+pub fn follower_survives_writer_crash<B: OpenSegment>(h: &mut FileHarness<B>) {
+    let path = h.path().to_path_buf();
+    let sidecar = seglog_core::sidecar::sidecar_path(&path);
+    let mut w = Writer::<B>::create(&path, 64 << 10, 0).unwrap();
+    w.append(b"durable").unwrap();
+    let end = w.sync().unwrap();
+    w.append(b"lost in the crash").unwrap();
+    drop(w); // the unsynced record reaches the file, as a crash could leave it
+    let before = (std::fs::read(&path).unwrap(), std::fs::read(&sidecar).unwrap());
+    let mut f = Follower::<B>::open(&path, 0).unwrap();
+    assert_eq!(&*f.poll().unwrap().unwrap(), b"durable");
+    assert!(f.poll().unwrap().is_none(), "a record that was never synced was yielded");
+    assert!((std::fs::read(&path).unwrap(), std::fs::read(&sidecar).unwrap()) == before, "the follower wrote");
+    // Power loss took the unsynced record's tail; a new writer recovers and goes on.
+    h.overwrite(end + 12, &[0xff; 4]);
+    let mut w = Writer::<B>::open(&path, 0).unwrap();
+    assert_eq!(w.report().end, end);
+    w.append(b"after recovery").unwrap();
+    w.sync().unwrap();
+    assert_eq!(&*f.poll().unwrap().unwrap(), b"after recovery");
 }

@@ -2,12 +2,14 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
+pub mod batches;
 pub mod conformance;
 pub mod corruption;
 mod faulty;
 pub mod files;
 mod harness;
 mod mem;
+pub mod truncation;
 pub mod util;
 
 pub use faulty::{Faulty, Op, Plan};
@@ -42,6 +44,9 @@ macro_rules! file_backend_tests {
                     second_writer_is_locked_out,
                     create_is_all_or_nothing,
                     open_by_path,
+                    follower_yields_only_durable_records,
+                    follower_sees_truncation,
+                    follower_survives_writer_crash,
                 );
             }
         }
@@ -88,6 +93,26 @@ macro_rules! __suites {
                 failed_sync_poisons,
                 failed_write_poisons,
                 recovery_erases_then_syncs,
+            );
+        }
+        mod batches {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__checks!(batches, $harness;
+                batch_round_trip,
+                oversized_batch_is_refused_whole,
+                torn_batch_is_all_or_nothing,
+                batch_with_lost_middle_is_reported,
+            );
+        }
+        mod truncation {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__checks!(truncation, $harness;
+                truncate_then_append_lands_at_cut,
+                truncate_rejects_non_boundaries,
+                readers_follow_a_truncation,
+                failed_truncation_poisons,
             );
         }
     };
