@@ -4,7 +4,7 @@ use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::codec::{Corruption, HEADER_LEN, decode_prefix};
+use crate::codec::{Corruption, HEADER_LEN, Header, decode_prefix};
 use crate::error::{Error, Result};
 use crate::flushed::FlushedOffset;
 use crate::io::{OpenSegment, SegmentIo};
@@ -34,6 +34,8 @@ pub enum ReadHint {
 pub struct Record<'a> {
     offset: u64,
     data: &'a [u8],
+    crc: u32,
+    continues_batch: bool,
 }
 
 impl<'a> Record<'a> {
@@ -50,6 +52,16 @@ impl<'a> Record<'a> {
     /// The payload, with the borrow's full lifetime.
     pub fn data(&self) -> &'a [u8] {
         self.data
+    }
+
+    /// The stored CRC32C (verified: it matches the record).
+    pub fn crc(&self) -> u32 {
+        self.crc
+    }
+
+    /// True for a record of an atomic batch that more records of the batch follow.
+    pub fn continues_batch(&self) -> bool {
+        self.continues_batch
     }
 }
 
@@ -217,7 +229,7 @@ impl<B: SegmentIo> Reader<B> {
         };
         // A truncation can cut bytes while they are read: check its generation before and
         // after, and read again (against the new end) if one happened in between.
-        let len = loop {
+        let header = loop {
             let generation = self.current_generation();
             if generation != self.generation {
                 self.window.invalidate();
@@ -230,16 +242,18 @@ impl<B: SegmentIo> Reader<B> {
             end = end.min(self.visible_end());
         };
         let io = &*self.io;
+        let len = header.record_len() as usize;
         let bytes = self
             .window
             .get(io, offset, len, ahead, end)
             .map_err(|e| io_error(io.path(), "reading record", offset, e))?;
-        Ok(Record { offset, data: bytes.get(HEADER_LEN..).unwrap_or_default() })
+        let data = bytes.get(HEADER_LEN..).unwrap_or_default();
+        Ok(Record { offset, data, crc: header.crc, continues_batch: header.continues_batch })
     }
 
-    /// Reads and verifies the record at `offset` below `end`; returns its length on disk.
-    /// Its bytes are then in the window (or the mapping).
-    fn check_record(&mut self, offset: u64, ahead: usize, end: u64) -> Result<usize> {
+    /// Reads and verifies the record at `offset` below `end`; returns its header. Its bytes
+    /// are then in the window (or the mapping).
+    fn check_record(&mut self, offset: u64, ahead: usize, end: u64) -> Result<Header> {
         let start = self.start_offset();
         let path = || self.io.path().to_path_buf();
         if offset < start || offset >= end {
@@ -264,7 +278,7 @@ impl<B: SegmentIo> Reader<B> {
         }
         let bytes = self.window.get(io, offset, len as usize, ahead, end).map_err(read_err)?;
         header.verify(bytes.get(HEADER_LEN..).unwrap_or_default()).map_err(corrupt)?;
-        Ok(len as usize)
+        Ok(header)
     }
 }
 

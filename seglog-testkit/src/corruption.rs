@@ -294,3 +294,25 @@ pub fn recovery_erases_then_syncs<H: Harness>(h: &mut H) {
     drop((w, io));
     assert_zero_from(h, end);
 }
+
+/// Megabytes of random bytes after the records exhaust the search's work bound: the report
+/// says valid records cannot be ruled out, and `Strict` refuses rather than guess.
+pub fn garbage_beyond_budget_is_unknown<H: Harness>(h: &mut H) {
+    const BIG: u64 = 16 << 20;
+    let mut w = writer(h, BIG, 0);
+    w.append(b"kept").unwrap();
+    let end = w.sync().unwrap();
+    drop(w);
+    h.overwrite(end, &payload(77, (BIG - end) as usize));
+    let before = h.contents();
+    match reopen(h, 0, RecoveryMode::Strict) {
+        Err(Error::Damaged { offset, valid_after: ValidAfter::Unknown, .. }) => assert_eq!(offset, end),
+        other => panic!("expected Damaged with Unknown, got {other:?}"),
+    }
+    assert!(h.contents() == before, "strict recovery changed bytes");
+    let w = reopen(h, 0, RecoveryMode::Truncate).unwrap();
+    assert_eq!((w.report().end, w.report().records), (end, 1));
+    assert_eq!(w.report().damage.map(|d| d.valid_after), Some(ValidAfter::Unknown));
+    drop(w);
+    assert_zero_from(h, end);
+}

@@ -93,6 +93,7 @@ macro_rules! __suites {
                 failed_sync_poisons,
                 failed_write_poisons,
                 recovery_erases_then_syncs,
+                garbage_beyond_budget_is_unknown,
             );
         }
         mod batches {

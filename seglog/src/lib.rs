@@ -5,6 +5,10 @@ pub use seglog_core::{
     Corruption, Damage, Error, FlushedOffset, HEADER_LEN, MAX_PAYLOAD, RecoveryMode, RecoveryReport, Result, ValidAfter,
 };
 
+/// Follows a segment file that a writer in another process appends to, with the default
+/// backend; see [`seglog_core::Follower`].
+pub type Follower = seglog_core::Follower<seglog_file::FileIo>;
+
 /// Walks the segment file at `path` as recovery would, with the default backend, and
 /// reports what it holds without writing anything or taking the writer's lock.
 ///
@@ -38,6 +42,8 @@ macro_rules! backend_module {
             pub type Reader = seglog_core::Reader<$io>;
             /// Iterates a segment's records; see [`seglog_core::Reader::iter`].
             pub type Iter<'r> = seglog_core::Iter<'r, $io>;
+            /// Follows a segment another process writes; see [`seglog_core::Follower`].
+            pub type Follower = seglog_core::Follower<$io>;
         }
     };
 }
