@@ -4,7 +4,7 @@
 //! so none of them indexes or unwraps: they return [`Corruption`] instead.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use crate::crc::record_crc;
+use crate::crc::{CrcCache, record_crc};
 
 /// Bytes in a record header: the length word, then the checksum.
 pub const HEADER_LEN: usize = 8;
@@ -44,6 +44,11 @@ impl Header {
     /// Checks `payload` (which must be this header's payload) against the stored checksum.
     pub fn verify(&self, payload: &[u8]) -> Result<(), Corruption> {
         self.check_crc(record_crc(self.len_bytes, payload))
+    }
+
+    /// [`verify`](Self::verify) through a [`CrcCache`], for readers of many records.
+    pub fn verify_cached(&self, payload: &[u8], cache: &mut CrcCache) -> Result<(), Corruption> {
+        self.check_crc(cache.record_crc(self.len_bytes, payload))
     }
 
     /// Compares a computed record checksum with the stored one.
@@ -95,12 +100,16 @@ pub fn encode_header(payload: &[u8]) -> [u8; HEADER_LEN] {
     encode_header_kind(payload, false)
 }
 
+/// The 4 length bytes of a record of `len` payload bytes.
+pub fn len_bytes(len: usize, continues_batch: bool) -> [u8; 4] {
+    debug_assert!(len <= MAX_PAYLOAD);
+    let kind = if continues_batch { KIND_BATCH_CONTINUES } else { KIND_DATA };
+    ((len as u32 & LEN_MASK) | (u32::from(kind) << KIND_SHIFT)).to_le_bytes()
+}
+
 /// Encodes a header; `continues_batch` marks a batch record that more records follow.
 pub fn encode_header_kind(payload: &[u8], continues_batch: bool) -> [u8; HEADER_LEN] {
-    debug_assert!(payload.len() <= MAX_PAYLOAD);
-    let kind = if continues_batch { KIND_BATCH_CONTINUES } else { KIND_DATA };
-    let word = (payload.len() as u32 & LEN_MASK) | (u32::from(kind) << KIND_SHIFT);
-    let len_bytes = word.to_le_bytes();
+    let len_bytes = len_bytes(payload.len(), continues_batch);
     let crc = record_crc(len_bytes, payload).to_le_bytes();
     let [a, b, c, d] = len_bytes;
     let [e, f, g, h] = crc;

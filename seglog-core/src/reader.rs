@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::codec::{Corruption, HEADER_LEN, Header, decode_prefix};
+use crate::crc::CrcCache;
 use crate::error::{Error, Result};
 use crate::flushed::FlushedOffset;
 use crate::io::{OpenSegment, SegmentIo};
@@ -99,6 +100,7 @@ pub struct Reader<B: SegmentIo> {
     window: Window,
     /// The truncation generation the window was filled under.
     generation: u64,
+    crc: CrcCache,
 }
 
 impl<B: OpenSegment> Reader<B> {
@@ -131,7 +133,7 @@ impl<B: SegmentIo> Reader<B> {
     /// A reader over an existing backend handle that follows a writer's flushed offset.
     pub fn live(io: Arc<B>, flushed: FlushedOffset) -> Self {
         let generation = flushed.generation();
-        Self { io, bound: Bound::Live(flushed), window: Window::default(), generation }
+        Self { io, bound: Bound::Live(flushed), window: Window::default(), generation, crc: CrcCache::default() }
     }
 
     /// A reader of a closed segment over an existing backend handle; see [`open_closed`](Self::open_closed).
@@ -144,7 +146,13 @@ impl<B: SegmentIo> Reader<B> {
         }
         let mut window = Window::default();
         let end = walk(&*io, &mut window, start_offset, io.size())?.end;
-        Ok(Self { io, bound: Bound::Closed { start: start_offset, end }, window, generation: 0 })
+        Ok(Self {
+            io,
+            bound: Bound::Closed { start: start_offset, end },
+            window,
+            generation: 0,
+            crc: CrcCache::default(),
+        })
     }
 
     /// A second reader of the same segment with its own buffer, for another thread.
@@ -154,6 +162,7 @@ impl<B: SegmentIo> Reader<B> {
             bound: self.bound.clone(),
             window: Window::default(),
             generation: self.generation,
+            crc: CrcCache::default(),
         })
     }
 
@@ -277,7 +286,7 @@ impl<B: SegmentIo> Reader<B> {
             return Err(corrupt(Corruption::LengthOutOfBounds { len, available }));
         }
         let bytes = self.window.get(io, offset, len as usize, ahead, end).map_err(read_err)?;
-        header.verify(bytes.get(HEADER_LEN..).unwrap_or_default()).map_err(corrupt)?;
+        header.verify_cached(bytes.get(HEADER_LEN..).unwrap_or_default(), &mut self.crc).map_err(corrupt)?;
         Ok(header)
     }
 }

@@ -4,7 +4,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::codec::{HEADER_LEN, MAX_PAYLOAD, encode_header, encode_header_kind};
+use crate::codec::{HEADER_LEN, MAX_PAYLOAD, encode_header_kind, len_bytes};
+use crate::crc::crc32c;
 use crate::error::{Error, Result};
 use crate::flushed::FlushedOffset;
 use crate::io::{AlignedBuf, OpenSegment, SegmentIo, align_down, align_up};
@@ -181,8 +182,7 @@ impl<B: SegmentIo> Writer<B> {
             });
         }
         let offset = self.write_offset;
-        self.put(&encode_header(data))?;
-        self.put(data)?;
+        self.put_record(data, false)?;
         self.write_offset += needed;
         Ok((offset, needed as usize))
     }
@@ -212,8 +212,7 @@ impl<B: SegmentIo> Writer<B> {
         }
         let offset = self.write_offset;
         for (i, r) in records.iter().enumerate() {
-            self.put(&encode_header_kind(r, i + 1 < records.len()))?;
-            self.put(r)?;
+            self.put_record(r, i + 1 < records.len())?;
         }
         self.write_offset += needed;
         Ok((offset, needed as usize))
@@ -396,6 +395,40 @@ impl<B: SegmentIo> Writer<B> {
     fn poisoned(&mut self, op: &'static str, offset: u64, e: io::Error) -> Error {
         self.poison = Some((offset, format!("{op}: {e}")));
         io_error(self.io.path(), op, offset, e)
+    }
+
+    /// Frames `data` into the buffer.
+    fn put_record(&mut self, data: &[u8], continues_batch: bool) -> Result<()> {
+        let at = self.buf_len;
+        let end = at + HEADER_LEN + data.len();
+        let Some(slot) = self.buf.get_mut().get_mut(at..end) else {
+            return self.put_record_in_pieces(data, continues_batch);
+        };
+        // The checksum covers the length bytes and then the payload. Put the length bytes
+        // where the checksum will go, just before the payload, and checksum both in one
+        // contiguous pass; then write the header over them.
+        let word = len_bytes(data.len(), continues_batch);
+        let Some((header, payload)) = slot.split_first_chunk_mut::<HEADER_LEN>() else {
+            return self.put_record_in_pieces(data, continues_batch);
+        };
+        payload.copy_from_slice(data);
+        header[4..].copy_from_slice(&word);
+        let crc = crc32c(slot.get(4..).unwrap_or_default());
+        if let Some(header) = slot.first_chunk_mut::<HEADER_LEN>() {
+            header[..4].copy_from_slice(&word);
+            header[4..].copy_from_slice(&crc.to_le_bytes());
+        }
+        self.buf_len = end;
+        if self.buf_len == self.buf.get().len() {
+            self.flush_buf()?;
+        }
+        Ok(())
+    }
+
+    /// Frames a record that does not fit in what is left of the buffer.
+    fn put_record_in_pieces(&mut self, data: &[u8], continues_batch: bool) -> Result<()> {
+        self.put(&encode_header_kind(data, continues_batch))?;
+        self.put(data)
     }
 
     /// Copies `bytes` into the buffer, handing full buffers to the backend.
