@@ -8,16 +8,20 @@ use std::path::Path;
 
 use rustix::fs::{FallocateFlags, FlockOperation};
 
+use crate::io::{AlignedBuf, Preallocation};
+
 /// Creates `path` as a new segment of exactly `size` zero bytes, opened with `custom_flags`
-/// (e.g. `O_DIRECT`), pre-allocated, durable, and exclusively locked for writing.
+/// (e.g. `O_DIRECT`), pre-allocated as `prealloc` says, durable, and exclusively locked.
 ///
 /// Pre-allocation uses `fallocate`, falling back to `set_len` where the filesystem refuses
-/// (`EOPNOTSUPP`). On any failure the file is removed, so a retry does not meet
-/// `AlreadyExists`. The parent directory is synced so the new name survives a crash.
-pub fn create_segment_file(path: &Path, size: u64, custom_flags: i32) -> io::Result<File> {
+/// (`EOPNOTSUPP`); [`Preallocation::Zeroed`] then writes zeros over it. On any failure the
+/// file is removed, so a retry does not meet `AlreadyExists`. The parent directory is
+/// synced so the new name survives a crash.
+pub fn create_segment_file(path: &Path, size: u64, custom_flags: i32, prealloc: Preallocation) -> io::Result<File> {
     let file = OpenOptions::new().read(true).write(true).create_new(true).custom_flags(custom_flags).open(path)?;
     let made = lock_exclusive(&file)
         .and_then(|()| preallocate(&file, size))
+        .and_then(|()| if prealloc == Preallocation::Zeroed { write_zeros(&file, size) } else { Ok(()) })
         .and_then(|()| file.sync_all())
         .and_then(|()| sync_parent_dir(path));
     match made {
@@ -79,6 +83,21 @@ fn preallocate(file: &File, size: u64) -> io::Result<()> {
         Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::NOSYS => file.set_len(size),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Writes zeros over `[0, size)` in 1 MiB pieces from a 4096-aligned buffer, which also
+/// suits a file opened with `O_DIRECT` (whose size must then be block-aligned).
+fn write_zeros(file: &File, size: u64) -> io::Result<()> {
+    const PIECE: u64 = 1 << 20;
+    let mut buf = AlignedBuf::new();
+    let zeros = buf.region(PIECE as usize, 4096);
+    let mut at = 0;
+    while at < size {
+        let n = (size - at).min(PIECE) as usize;
+        write_all_at(file, at, zeros.get(..n).unwrap_or_default())?;
+        at += n as u64;
+    }
+    Ok(())
 }
 
 /// Syncs the directory holding `path`, making a creation or removal durable.

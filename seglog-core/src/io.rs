@@ -46,13 +46,29 @@ pub trait SegmentIo: Send + Sync + std::fmt::Debug + 'static {
     fn path(&self) -> &Path;
 }
 
+/// How [`OpenSegment::create`] reserves a new segment's space.
+///
+/// Measured on ext4 (see BENCHMARKS.md): an `fdatasync` after writing into fallocated but
+/// never-written blocks costs about twice one into written blocks, because it must also
+/// commit the conversion of those extents in the journal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Preallocation {
+    /// `fallocate` (or `set_len` where refused): creating is nearly free, and each block's
+    /// first sync pays the extent conversion.
+    #[default]
+    Fallocate,
+    /// `fallocate`, then write zeros over the whole segment and sync once: creating costs a
+    /// full write of the segment, and every later sync lands in written blocks.
+    Zeroed,
+}
+
 /// A backend whose segments are files: core calls these to create and open them.
 pub trait OpenSegment: SegmentIo + Sized {
     /// Must create a new segment file of exactly `size` zero bytes, pre-allocated, durable
     /// (file and directory entry), and hold its exclusive writer lock. Must fail with
     /// `AlreadyExists` if the path exists and must leave no file behind on any failure.
     /// [`fs::create_segment_file`](crate::fs::create_segment_file) does all of this.
-    fn create(path: &Path, size: u64) -> io::Result<Self>;
+    fn create(path: &Path, size: u64, prealloc: Preallocation) -> io::Result<Self>;
 
     /// Must open an existing segment for writing and hold its exclusive writer lock;
     /// `WouldBlock` if another writer holds it ([`fs::open_segment_file`](crate::fs::open_segment_file)).

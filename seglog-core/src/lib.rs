@@ -18,7 +18,7 @@ pub use codec::{Corruption, HEADER_LEN, MAX_PAYLOAD};
 pub use error::{Error, Result};
 pub use flushed::FlushedOffset;
 pub use follow::Follower;
-pub use io::{AlignedBuf, OpenSegment, SegmentIo};
+pub use io::{AlignedBuf, OpenSegment, Preallocation, SegmentIo};
 pub use reader::{Iter, ReadHint, Reader, Record};
 pub use recovery::{Damage, RecoveryMode, RecoveryReport, ValidAfter, verify};
 pub use writer::Writer;

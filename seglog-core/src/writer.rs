@@ -8,7 +8,7 @@ use crate::codec::{HEADER_LEN, MAX_PAYLOAD, encode_header_kind, len_bytes};
 use crate::crc::crc32c;
 use crate::error::{Error, Result};
 use crate::flushed::FlushedOffset;
-use crate::io::{AlignedBuf, OpenSegment, SegmentIo, align_down, align_up};
+use crate::io::{AlignedBuf, OpenSegment, Preallocation, SegmentIo, align_down, align_up};
 use crate::reader::Reader;
 use crate::recovery::{RecoveryMode, RecoveryReport, scan, walk};
 use crate::sidecar::Sidecar;
@@ -53,10 +53,18 @@ impl<B: OpenSegment> Writer<B> {
     /// `start_offset` (bytes before it are the application's), and opens it for writing.
     ///
     /// Fails if the file exists. If pre-allocation fails the file is removed again.
+    /// Space is reserved with `fallocate`; see [`create_with`](Self::create_with).
     pub fn create(path: impl AsRef<Path>, size: u64, start_offset: u64) -> Result<Self> {
+        Self::create_with(path, size, start_offset, Preallocation::Fallocate)
+    }
+
+    /// [`create`](Self::create), choosing how the segment's space is reserved.
+    /// [`Preallocation::Zeroed`] writes the whole segment once at creation so that later
+    /// syncs land in written blocks (about twice as fast per `fdatasync` on ext4).
+    pub fn create_with(path: impl AsRef<Path>, size: u64, start_offset: u64, prealloc: Preallocation) -> Result<Self> {
         let path = path.as_ref();
         check_layout(path, size, start_offset)?;
-        let io = B::create(path, size).map_err(|e| io_error(path, "creating segment", 0, e))?;
+        let io = B::create(path, size, prealloc).map_err(|e| io_error(path, "creating segment", 0, e))?;
         if !size.is_multiple_of(io.alignment() as u64) {
             drop(io);
             let _ = std::fs::remove_file(path);

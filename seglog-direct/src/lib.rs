@@ -9,7 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, OFlags, StatxFlags};
-use seglog_core::{OpenSegment, SegmentIo, fs};
+use seglog_core::{OpenSegment, Preallocation, SegmentIo, fs};
 
 /// The alignment used where the kernel does not report one.
 pub const DEFAULT_ALIGNMENT: usize = 4096;
@@ -125,8 +125,8 @@ impl SegmentIo for DirectIo {
 }
 
 impl OpenSegment for DirectIo {
-    fn create(path: &Path, size: u64) -> io::Result<Self> {
-        let file = fs::create_segment_file(path, size, DIRECT).map_err(explain)?;
+    fn create(path: &Path, size: u64, prealloc: Preallocation) -> io::Result<Self> {
+        let file = fs::create_segment_file(path, size, DIRECT, prealloc).map_err(explain)?;
         Self::new(file, path, true).inspect_err(|_| {
             let _ = std::fs::remove_file(path);
         })

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use seglog_core::{OpenSegment, SegmentIo, fs};
+use seglog_core::{OpenSegment, Preallocation, SegmentIo, fs};
 
 /// A segment file read and written with `pread`/`pwrite`.
 #[derive(Debug)]
@@ -56,8 +56,8 @@ impl SegmentIo for FileIo {
 }
 
 impl OpenSegment for FileIo {
-    fn create(path: &Path, size: u64) -> io::Result<Self> {
-        Self::new(fs::create_segment_file(path, size, 0)?, path)
+    fn create(path: &Path, size: u64, prealloc: Preallocation) -> io::Result<Self> {
+        Self::new(fs::create_segment_file(path, size, 0, prealloc)?, path)
     }
 
     fn open_writer(path: &Path) -> io::Result<Self> {

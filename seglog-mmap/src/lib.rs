@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
-use seglog_core::{OpenSegment, SegmentIo, fs};
+use seglog_core::{OpenSegment, Preallocation, SegmentIo, fs};
 
 /// A segment file mapped read-only for zero-copy reads, written with `pwrite`.
 #[derive(Debug)]
@@ -82,8 +82,8 @@ impl SegmentIo for MmapIo {
 }
 
 impl OpenSegment for MmapIo {
-    fn create(path: &Path, size: u64) -> io::Result<Self> {
-        let file = fs::create_segment_file(path, size, 0)?;
+    fn create(path: &Path, size: u64, prealloc: Preallocation) -> io::Result<Self> {
+        let file = fs::create_segment_file(path, size, 0, prealloc)?;
         Self::new(file, path).inspect_err(|_| {
             // Creation succeeded but mapping failed: leave nothing half-made.
             let _ = std::fs::remove_file(path);

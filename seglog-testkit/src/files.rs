@@ -135,3 +135,21 @@ pub fn follower_survives_writer_crash<B: OpenSegment>(h: &mut FileHarness<B>) {
     w.sync().unwrap();
     assert_eq!(&*f.poll().unwrap().unwrap(), b"after recovery");
 }
+
+/// A zero-filled segment is the same segment: exact size, all zero, and it works like a
+/// fallocated one (the difference is only in how fast its syncs are).
+pub fn zeroed_preallocation_makes_the_same_segment<B: OpenSegment>(h: &mut FileHarness<B>) {
+    let path = h.path().to_path_buf();
+    let size = (1 << 20) + (64 << 10);
+    let mut w = Writer::<B>::create_with(&path, size, 0, seglog_core::Preallocation::Zeroed).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes.len() as u64, size);
+    assert!(bytes.iter().all(|&b| b == 0));
+    w.append(b"zeroed").unwrap();
+    w.sync().unwrap();
+    drop(w);
+    let w = Writer::<B>::open_with(&path, 0, RecoveryMode::Strict).unwrap();
+    assert_eq!((w.report().records, w.report().damage), (1, None));
+    let again = Writer::<B>::create_with(&path, size, 0, seglog_core::Preallocation::Zeroed);
+    assert!(matches!(again, Err(Error::Io { .. })), "an existing file must be refused");
+}

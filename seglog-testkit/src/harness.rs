@@ -132,7 +132,7 @@ impl<B: OpenSegment> Harness for FileHarness<B> {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
-        B::create(&self.path, size)
+        B::create(&self.path, size, seglog_core::Preallocation::Fallocate)
     }
 
     fn open_writer(&mut self) -> io::Result<B> {

@@ -47,6 +47,7 @@ macro_rules! file_backend_tests {
                     follower_yields_only_durable_records,
                     follower_sees_truncation,
                     follower_survives_writer_crash,
+                    zeroed_preallocation_makes_the_same_segment,
                 );
             }
         }
