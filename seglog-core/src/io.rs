@@ -98,6 +98,14 @@ impl AlignedBuf {
     /// Returns an aligned, zero-initialised region of `len` bytes, reusing the allocation
     /// when it is large enough; the previous contents are not kept.
     pub fn region(&mut self, len: usize, align: usize) -> &mut [u8] {
+        let out = self.region_to_overwrite(len, align);
+        out.fill(0);
+        out
+    }
+
+    /// Like [`region`](Self::region), but holding whatever bytes the buffer held before,
+    /// for a caller that overwrites all of it (a read): saves clearing it first.
+    pub fn region_to_overwrite(&mut self, len: usize, align: usize) -> &mut [u8] {
         let need = len + align;
         if self.raw.len() < need || self.raw.len() > need.max(MAX_KEPT) {
             self.raw = vec![0; need];
@@ -105,9 +113,7 @@ impl AlignedBuf {
         self.skip = self.raw.as_ptr().align_offset(align).min(align);
         self.len = len;
         let skip = self.skip;
-        let out = &mut self.raw[skip..skip + len];
-        out.fill(0);
-        out
+        &mut self.raw[skip..skip + len]
     }
 
     /// The region last returned by [`region`](Self::region), without clearing it.

@@ -52,7 +52,7 @@ impl Window {
         let align = io.alignment();
         let lo = align_down(off, align);
         let hi = align_up(off + want as u64, align).min(io.size());
-        let region = self.buf.region((hi - lo) as usize, align);
+        let region = self.buf.region_to_overwrite((hi - lo) as usize, align);
         io.read_at(lo, region)?;
         self.off = off;
         self.start = (off - lo) as usize;

@@ -1,0 +1,247 @@
+//! seglog beside the published seglog 0.3.6, okaywal and a raw baseline, on identical
+//! workloads in one run. See BENCHMARKS.md for the results and how to read them.
+//!
+//! `cargo bench --manifest-path benches/peers/Cargo.toml --bench peers`
+//! `python3 benches/report.py --criterion benches/peers/target/criterion --baseline seglog-0.3.6`
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use seglog_direct::DirectIo;
+use seglog_file::FileIo;
+use seglog_mmap::MmapIo;
+use seglog_peers::raw::{RawLog, RawRead};
+use seglog_peers::systems::{Okaywal, Seglog, SeglogRead, SeglogZeroed, Upstream, UpstreamRead};
+use seglog_peers::{Log, Read, Recover, bench_dir, drop_cache, fill, payload, prewarm, remove, shuffled};
+
+const APPEND_SEGMENT: u64 = 256 << 20;
+const READ_BYTES: u64 = 64 << 20;
+const SCAN_BYTES: u64 = 256 << 20;
+
+/// Appends `batch` records of `len` bytes per iteration, syncing after every `sync_every`
+/// (never, if `None`). Segments are created and read into the page cache untimed.
+fn appends<L: Log>(dir: &Path, len: usize, batch: u64, sync_every: Option<u64>, iters: u64) -> Duration {
+    let record = payload(len);
+    let path = dir.join(format!("append-{}", L::NAME));
+    let mut log: Option<L> = None;
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        if log.as_ref().is_none_or(|l| l.remaining() < batch * (8 + len as u64) + 4096) {
+            drop(log.take());
+            remove(&path);
+            let fresh = L::create(&path, APPEND_SEGMENT);
+            prewarm(&path);
+            log = Some(fresh);
+        }
+        let l = log.as_mut().expect("log");
+        let started = Instant::now();
+        for i in 1..=batch {
+            l.append(&record);
+            if sync_every.is_some_and(|n| i % n == 0) {
+                l.sync();
+            }
+        }
+        total += started.elapsed();
+    }
+    drop(log);
+    remove(&path);
+    total
+}
+
+fn append_unsynced<L: Log>(c: &mut Criterion, dir: &Path) {
+    if !L::UNSYNCED {
+        return;
+    }
+    for (len, batch, label) in [(100, 10_000, "100B"), (1024, 2_000, "1KiB"), (64 << 10, 32, "64KiB")] {
+        let mut g = c.benchmark_group(format!("append_unsynced_{label}"));
+        g.throughput(Throughput::Elements(batch));
+        g.bench_function(BenchmarkId::from_parameter(L::NAME), |b| {
+            b.iter_custom(|n| appends::<L>(dir, len, batch, None, n))
+        });
+        g.finish();
+    }
+}
+
+fn append_synced<L: Log>(c: &mut Criterion, dir: &Path) {
+    for every in [1u64, 10, 100] {
+        let mut g = c.benchmark_group(format!("append_1KiB_sync_every_{every}"));
+        g.throughput(Throughput::Elements(every)).sample_size(20);
+        g.bench_function(BenchmarkId::from_parameter(L::NAME), |b| {
+            b.iter_custom(|n| appends::<L>(dir, 1024, every, Some(every), n))
+        });
+        g.finish();
+    }
+}
+
+fn random_reads<L: Log, R: Read>(c: &mut Criterion, dir: &Path) {
+    for (len, label) in [(100, "100B"), (1024, "1KiB")] {
+        let path = dir.join(format!("random-{}", L::NAME));
+        let at = fill::<L>(&path, READ_BYTES + (1 << 20), READ_BYTES, len, 1000);
+        prewarm(&path);
+        let mut reader = R::open(&path);
+        let order = shuffled(at.len(), 1 << 16);
+        let mut next = 0;
+        let mut g = c.benchmark_group(format!("random_read_{label}"));
+        g.throughput(Throughput::Elements(1000));
+        g.bench_function(BenchmarkId::from_parameter(L::NAME), |b| {
+            b.iter(|| {
+                let mut sum = 0;
+                for _ in 0..1000 {
+                    sum += reader.read(at[order[next % order.len()]]);
+                    next += 1;
+                }
+                sum
+            })
+        });
+        g.finish();
+        drop(reader);
+        remove(&path);
+    }
+}
+
+/// okaywal's reads: by the position each chunk was written at.
+fn random_reads_okaywal(c: &mut Criterion, dir: &Path) {
+    for (len, label) in [(100, "100B"), (1024, "1KiB")] {
+        let path = dir.join("random-okaywal");
+        remove(&path);
+        let mut log = Okaywal::create(&path, READ_BYTES);
+        let record = payload(len);
+        // Entries of 1000 chunks each, like the others' syncs every 1000 records.
+        let count = READ_BYTES / (8 + len as u64);
+        let mut at = Vec::with_capacity(count as usize);
+        for _ in 0..count / 1000 {
+            at.extend(log.append_batch_durable(&record, 1000));
+        }
+        prewarm(&path);
+        let order = shuffled(at.len(), 1 << 16);
+        let mut buf = Vec::new();
+        let mut next = 0;
+        let mut g = c.benchmark_group(format!("random_read_{label}"));
+        g.throughput(Throughput::Elements(1000));
+        g.bench_function(BenchmarkId::from_parameter("okaywal"), |b| {
+            b.iter(|| {
+                let mut sum = 0;
+                for _ in 0..1000 {
+                    sum += log.read(at[order[next % order.len()]], &mut buf);
+                    next += 1;
+                }
+                sum
+            })
+        });
+        g.finish();
+        drop(log);
+        remove(&path);
+    }
+}
+
+/// Times `f` on a cold page cache (dropped, untimed, before each run) or a warm one.
+fn timed(path: &Path, cold: bool, iters: u64, mut f: impl FnMut()) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        if cold {
+            drop_cache(path);
+        } else {
+            prewarm(path);
+        }
+        let started = Instant::now();
+        f();
+        total += started.elapsed();
+    }
+    total
+}
+
+fn scan_and_recover<L: Log + Recover, R: Read>(c: &mut Criterion, dir: &Path) {
+    let path = dir.join(format!("scan-{}", L::NAME));
+    fill::<L>(&path, SCAN_BYTES + (1 << 20), SCAN_BYTES, 1024, 1000);
+    for cold in [false, true] {
+        let temp = if cold { "cold" } else { "warm" };
+        let mut g = c.benchmark_group(format!("scan_256MiB_1KiB_{temp}"));
+        g.throughput(Throughput::Bytes(SCAN_BYTES)).sample_size(10);
+        g.bench_function(BenchmarkId::from_parameter(L::NAME), |b| {
+            b.iter_custom(|n| {
+                let mut reader = R::open(&path);
+                timed(&path, cold, n, || {
+                    reader.scan();
+                })
+            })
+        });
+        g.finish();
+        let mut g = c.benchmark_group(format!("recover_256MiB_1KiB_{temp}"));
+        g.throughput(Throughput::Bytes(SCAN_BYTES)).sample_size(10);
+        g.bench_function(BenchmarkId::from_parameter(L::NAME), |b| {
+            b.iter_custom(|n| {
+                timed(&path, cold, n, || {
+                    L::recover(&path);
+                })
+            })
+        });
+        g.finish();
+    }
+    remove(&path);
+}
+
+fn recover_okaywal(c: &mut Criterion, dir: &Path) {
+    let path = dir.join("scan-okaywal");
+    remove(&path);
+    let mut log = Okaywal::create(&path, SCAN_BYTES);
+    let record = payload(1024);
+    for _ in 0..SCAN_BYTES / 1032 / 1000 {
+        log.append_batch_durable(&record, 1000);
+    }
+    drop(log);
+    for cold in [false, true] {
+        let temp = if cold { "cold" } else { "warm" };
+        let mut g = c.benchmark_group(format!("recover_256MiB_1KiB_{temp}"));
+        g.throughput(Throughput::Bytes(SCAN_BYTES)).sample_size(10);
+        g.bench_function(BenchmarkId::from_parameter("okaywal"), |b| {
+            b.iter_custom(|n| {
+                timed(&path, cold, n, || {
+                    Okaywal::recover(&path);
+                })
+            })
+        });
+        g.finish();
+    }
+    remove(&path);
+}
+
+fn peers(c: &mut Criterion) {
+    let dir = bench_dir();
+    let dir = dir.path();
+    // The one list of systems, per workload.
+    append_unsynced::<RawLog>(c, dir);
+    append_unsynced::<Seglog<FileIo>>(c, dir);
+    append_unsynced::<Seglog<MmapIo>>(c, dir);
+    append_unsynced::<Seglog<DirectIo>>(c, dir);
+    append_unsynced::<Upstream>(c, dir);
+
+    append_synced::<RawLog>(c, dir);
+    append_synced::<Seglog<FileIo>>(c, dir);
+    append_synced::<SeglogZeroed>(c, dir);
+    append_synced::<Seglog<MmapIo>>(c, dir);
+    append_synced::<Seglog<DirectIo>>(c, dir);
+    append_synced::<Upstream>(c, dir);
+    append_synced::<Okaywal>(c, dir);
+
+    random_reads::<RawLog, RawRead>(c, dir);
+    random_reads::<Seglog<FileIo>, SeglogRead<FileIo>>(c, dir);
+    random_reads::<Seglog<MmapIo>, SeglogRead<MmapIo>>(c, dir);
+    random_reads::<Seglog<DirectIo>, SeglogRead<DirectIo>>(c, dir);
+    random_reads::<Upstream, UpstreamRead>(c, dir);
+    random_reads_okaywal(c, dir);
+
+    scan_and_recover::<RawLog, RawRead>(c, dir);
+    scan_and_recover::<Seglog<FileIo>, SeglogRead<FileIo>>(c, dir);
+    scan_and_recover::<Seglog<MmapIo>, SeglogRead<MmapIo>>(c, dir);
+    scan_and_recover::<Seglog<DirectIo>, SeglogRead<DirectIo>>(c, dir);
+    scan_and_recover::<Upstream, UpstreamRead>(c, dir);
+    recover_okaywal(c, dir);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    targets = peers
+}
+criterion_main!(benches);

@@ -1,0 +1,125 @@
+//! The systems `benches/peers.rs` compares, behind one small interface each: seglog on
+//! its three backends, the published seglog 0.3.6, okaywal, and a raw baseline.
+
+pub mod raw;
+pub mod systems;
+
+use std::path::{Path, PathBuf};
+
+/// Appends records and makes them durable.
+pub trait Log: Sized {
+    /// The name in reports.
+    const NAME: &'static str;
+    /// True if `append` can be measured without a sync after it (okaywal cannot).
+    const UNSYNCED: bool = true;
+
+    /// Creates a log of `size` bytes at `path` (a file, or a directory for okaywal).
+    fn create(path: &Path, size: u64) -> Self;
+    /// Appends one record; returns where it can be read from again.
+    fn append(&mut self, data: &[u8]) -> u64;
+    /// Makes every record appended so far durable.
+    fn sync(&mut self);
+    /// Bytes left for records.
+    fn remaining(&self) -> u64;
+}
+
+/// Reads records back.
+pub trait Read: Sized {
+    /// Opens the log at `path`, created by the matching [`Log`].
+    fn open(path: &Path) -> Self;
+    /// Reads the record at `at` (as [`Log::append`] returned it); returns its length.
+    fn read(&mut self, at: u64) -> usize;
+    /// Reads every record in order; returns the payload bytes seen.
+    fn scan(&mut self) -> usize;
+}
+
+/// Recovers a log after a restart: what opening it for writing costs.
+pub trait Recover {
+    /// Opens the log at `path` for writing, recovering it; returns the records found.
+    fn recover(path: &Path) -> u64;
+}
+
+/// A directory for benchmark files on the target directory's filesystem (never tmpfs).
+pub fn bench_dir() -> tempfile::TempDir {
+    let parent = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-peers");
+    std::fs::create_dir_all(&parent).expect("creating the bench directory");
+    tempfile::Builder::new().prefix("run-").tempdir_in(parent).expect("creating a bench dir")
+}
+
+/// Removes a log at `path`, file or directory, with seglog's sidecar.
+pub fn remove(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_dir_all(path);
+    let mut sidecar = path.as_os_str().to_owned();
+    sidecar.push(".flushed");
+    let _ = std::fs::remove_file(PathBuf::from(sidecar));
+}
+
+/// Drops the page cache for every file at or under `path` (`fdatasync`, then
+/// `posix_fadvise(DONTNEED)`), so the next read goes to the device. Needs no privileges.
+pub fn drop_cache(path: &Path) {
+    let files: Vec<PathBuf> = if path.is_dir() { walk(path) } else { vec![path.to_path_buf()] };
+    for f in files {
+        if let Ok(file) = std::fs::OpenOptions::new().read(true).write(true).open(&f) {
+            let _ = file.sync_data();
+            let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed);
+        }
+    }
+}
+
+/// Reads every file at or under `path` once, so its pages are cached.
+pub fn prewarm(path: &Path) {
+    let files: Vec<PathBuf> = if path.is_dir() { walk(path) } else { vec![path.to_path_buf()] };
+    for f in files {
+        let _ = std::fs::read(f);
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The same pseudo-random sequence of indices below `n` for every system (xorshift).
+pub fn shuffled(n: usize, count: usize) -> Vec<usize> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    (0..count)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        })
+        .collect()
+}
+
+/// Fills a new log at `path` with records of `len` bytes until about `bytes` are used,
+/// syncing every `sync_every` records; returns where each record can be read.
+pub fn fill<L: Log>(path: &Path, size: u64, bytes: u64, len: usize, sync_every: usize) -> Vec<u64> {
+    remove(path);
+    let mut log = L::create(path, size);
+    let record = payload(len);
+    let mut at = Vec::new();
+    let per = (8 + len) as u64;
+    while (at.len() as u64 + 1) * per <= bytes && log.remaining() >= per + 64 {
+        at.push(log.append(&record));
+        if at.len() % sync_every == 0 {
+            log.sync();
+        }
+    }
+    log.sync();
+    at
+}
+
+/// A payload of `len` bytes.
+pub fn payload(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 + 7) as u8).collect()
+}
