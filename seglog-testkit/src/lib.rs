@@ -5,10 +5,12 @@
 pub mod batches;
 pub mod conformance;
 pub mod corruption;
+pub mod crash;
 mod faulty;
 pub mod files;
 mod harness;
 mod mem;
+pub mod model;
 pub mod truncation;
 pub mod util;
 
