@@ -8,6 +8,7 @@ pub mod corruption;
 pub mod crash;
 mod faulty;
 pub mod files;
+pub mod fuzz;
 mod harness;
 mod mem;
 pub mod model;
