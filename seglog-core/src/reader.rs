@@ -17,8 +17,14 @@ use crate::writer::io_error;
 /// costs one backend call.
 const RANDOM_AHEAD: usize = HEADER_LEN + 2048;
 
-/// Read-ahead window of sequential reads.
+/// Read-ahead window of sequential reads through the page cache, where the kernel reads
+/// ahead too.
 const SEQUENTIAL_AHEAD: usize = 64 << 10;
+
+/// Read-ahead window of sequential reads that bypass the page cache (O_DIRECT): with no
+/// kernel read-ahead, each window is one synchronous device read, so it must be large
+/// (measured: a cold scan ran at 0.52 GB/s with 64 KiB windows).
+const DIRECT_SEQUENTIAL_AHEAD: usize = 1 << 20;
 
 /// How a read will be followed, which decides how much is read ahead.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -234,6 +240,7 @@ impl<B: SegmentIo> Reader<B> {
     fn read_below(&mut self, offset: u64, hint: ReadHint, mut end: u64) -> Result<Record<'_>> {
         let ahead = match hint {
             ReadHint::Random => RANDOM_AHEAD,
+            ReadHint::Sequential if self.io.alignment() > 1 => DIRECT_SEQUENTIAL_AHEAD,
             ReadHint::Sequential => SEQUENTIAL_AHEAD,
         };
         // A truncation can cut bytes while they are read: check its generation before and

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use seglog_core::codec::decode_prefix;
 use seglog_core::{Damage, Error, HEADER_LEN, Reader, RecoveryMode, RecoveryReport, SegmentIo, ValidAfter, Writer};
 
-use super::workload::intact;
+use super::workload::{recoverable_after, survivors};
 use crate::Harness;
 use crate::util::payload;
 
@@ -101,12 +101,12 @@ fn recover<H: Harness>(h: &mut H, start: u64, mode: RecoveryMode) -> Result<Resu
 /// Materialises `image`, recovers it in both modes and checks every property.
 pub(crate) fn check_image<H: Harness>(h: &mut H, ex: &Expect<'_>, image: &[u8]) -> Result<Outcome, String> {
     // What the image holds, from the appended list alone.
-    let kept = ex.appended.iter().take_while(|(o, d)| intact(image, *o, d)).count();
+    let (kept, walked) = survivors(image, ex.appended);
     let end = ex
         .appended
         .get(kept)
         .map_or_else(|| ex.appended.last().map_or(ex.start, |(o, d)| o + 8 + d.len() as u64), |r| r.0);
-    let stranded = ex.appended.iter().skip(kept + 1).find(|(o, d)| intact(image, *o, d)).map(|r| r.0);
+    let stranded = recoverable_after(image, ex.appended, walked);
     let nonzero_end = image.iter().rposition(|&b| b != 0).map_or(0, |i| i as u64 + 1).max(end);
 
     // (e) Strict first: it must refuse exactly when appended records lie past the damage,

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use seglog_core::codec::encode_header;
+use seglog_core::codec::encode_header_kind;
 use seglog_core::{Error, RecoveryMode, Writer};
 
 use super::check::materialise;
@@ -52,6 +52,16 @@ pub enum Step {
     /// Drop the writer, cut the power (a crash state drawn from this seed), recover in
     /// truncate mode and go on appending over whatever was discarded.
     Crash(u64),
+    /// Append the first `count` of these payload lengths as one atomic batch.
+    Batch {
+        /// How many records (1 to 3).
+        count: usize,
+        /// Their payload lengths.
+        lens: [usize; 3],
+    },
+    /// `Writer::truncate` to a record (batch) boundary, this many thousandths of the way
+    /// through the records.
+    Truncate(u16),
 }
 
 /// A workload: a segment layout and the steps run on it from creation.
@@ -85,6 +95,10 @@ impl Workload {
                 p if p < sync_pct => Step::Sync,
                 p if p < sync_pct + 6 => Step::Reopen,
                 p if p < sync_pct + 10 => Step::Crash(rng.next_u64()),
+                p if p < sync_pct + 18 => {
+                    Step::Batch { count: 1 + rng.below(3), lens: [append_len(rng), append_len(rng), append_len(rng)] }
+                }
+                p if p < sync_pct + 22 => Step::Truncate(rng.below(1001) as u16),
                 _ => Step::Append(append_len(rng)),
             })
             .collect();
@@ -139,9 +153,10 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    /// The end of the acknowledged records for a crash after `at` events.
+    /// The end of the acknowledged records for a crash after `at` events: the latest
+    /// acknowledgement, which a truncation lowers.
     pub(crate) fn acked(&self, at: usize) -> u64 {
-        self.acks.iter().filter(|(n, _)| *n <= at).map(|(_, o)| *o).max().unwrap_or(0)
+        self.acks.iter().rev().find(|(n, _)| *n <= at).map_or(0, |(_, o)| *o)
     }
 
     /// The records appended in the epoch of a crash after `at` events.
@@ -172,11 +187,46 @@ impl Run {
     }
 }
 
-/// True if the record `(offset, data)` is intact in `image`.
+/// True if the record `(offset, data)` is intact in `image`, as a standalone record or a
+/// batch record (its header says which, under its checksum).
 pub(crate) fn intact(image: &[u8], offset: u64, data: &[u8]) -> bool {
     let at = offset as usize;
     let end = at + 8 + data.len();
-    end <= image.len() && image[at..at + 8] == encode_header(data) && &image[at + 8..end] == data
+    end <= image.len()
+        && (image[at..at + 8] == encode_header_kind(data, false) || image[at..at + 8] == encode_header_kind(data, true))
+        && &image[at + 8..end] == data
+}
+
+/// True if the intact record at `offset` of `image` is a batch record that more follow.
+fn continues(image: &[u8], offset: u64) -> bool {
+    image.get(offset as usize + 3).is_some_and(|b| b >> 6 == 1)
+}
+
+/// How many of `appended` recovery keeps from `image`, and how many a walk passes: the
+/// leading intact records, cut back to the end of the last complete batch.
+pub(crate) fn survivors(image: &[u8], appended: &[(u64, Vec<u8>)]) -> (usize, usize) {
+    let walked = appended.iter().take_while(|(o, d)| intact(image, *o, d)).count();
+    let mut kept = walked;
+    while kept > 0 && continues(image, appended[kept - 1].0) {
+        kept -= 1;
+    }
+    (kept, walked)
+}
+
+/// The first of `appended` after index `from` at which intact records run, through batch
+/// records, to one that ends its batch: what recovery counts as a valid record after damage.
+pub(crate) fn recoverable_after(image: &[u8], appended: &[(u64, Vec<u8>)], from: usize) -> Option<u64> {
+    (from + 1..appended.len()).find_map(|j| {
+        let run = appended[j..].iter().take_while(|(o, d)| intact(image, *o, d));
+        let mut ends = false;
+        for (o, _) in run {
+            if !continues(image, *o) {
+                ends = true;
+                break;
+            }
+        }
+        ends.then_some(appended[j].0)
+    })
 }
 
 /// Runs `wl` on a new segment of `h`, recording every backend call. Fails, with a
@@ -192,6 +242,8 @@ pub(crate) fn run<H: Harness>(h: &mut H, wl: &Workload) -> Result<Run, String> {
     let mut run =
         Run { log: log.clone(), epochs: vec![(0, Vec::new())], acks: vec![(log.len(), wl.start)], spans: Vec::new() };
     let mut appended = Vec::new();
+    // Per appended record: true if more records of its batch follow.
+    let mut cont: Vec<bool> = Vec::new();
     let mut made = 0u64;
     let mut next = wl.start;
     for (i, step) in wl.steps.iter().enumerate() {
@@ -208,6 +260,7 @@ pub(crate) fn run<H: Harness>(h: &mut H, wl: &Workload) -> Result<Run, String> {
                     Ok((off, n)) if fits && off == next && n == 8 + len => {
                         next += n as u64;
                         appended.push((off, data));
+                        cont.push(false);
                     }
                     Err(Error::SegmentFull { .. }) if !fits => {}
                     other => return Err(fail(format!("append at {next} (fits: {fits}) returned {other:?}"))),
@@ -232,6 +285,51 @@ pub(crate) fn run<H: Harness>(h: &mut H, wl: &Workload) -> Result<Run, String> {
                 run.acks.push((log.len(), next));
                 w = Some(reopened);
             }
+            Step::Batch { count, lens } => {
+                let datas: Vec<Vec<u8>> = lens[..count.min(3)]
+                    .iter()
+                    .map(|&len| {
+                        made += 1;
+                        payload(wl.salt ^ made.wrapping_mul(0x2545_f491_4f6c_dd1d), len)
+                    })
+                    .collect();
+                let refs: Vec<&[u8]> = datas.iter().map(Vec::as_slice).collect();
+                let total: u64 = datas.iter().map(|d| 8 + d.len() as u64).sum();
+                let fits = total <= wl.size - next;
+                match writer.append_batch(&refs) {
+                    Ok((off, n)) if fits && off == next && n as u64 == total => {
+                        let count = refs.len();
+                        drop(refs);
+                        for (k, d) in datas.into_iter().enumerate() {
+                            let len = d.len() as u64;
+                            appended.push((next, d));
+                            cont.push(k + 1 < count);
+                            next += 8 + len;
+                        }
+                    }
+                    Err(Error::SegmentFull { .. }) if !fits => {}
+                    other => return Err(fail(format!("batch at {next} (fits: {fits}) returned {other:?}"))),
+                }
+            }
+            Step::Truncate(per_mille) => {
+                // Batch boundaries only: the start, and after each record that ends a batch.
+                let bounds: Vec<usize> = (0..=appended.len()).filter(|&k| k == 0 || !cont[k - 1]).collect();
+                let k = bounds[(usize::from(per_mille) * (bounds.len() - 1)) / 1000];
+                let cut = appended.get(k).map_or(next, |r| r.0);
+                // From the call on the cut records are given up; until its sync returns, a
+                // crash may leave them, so crashes inside the step are judged against the
+                // records as they were before it.
+                run.acks.push((before, run.acked(before).min(cut)));
+                writer.truncate(cut).map_err(|e| fail(format!("truncate to {cut} failed: {e}")))?;
+                if let Some(e) = run.epochs.last_mut() {
+                    e.1.clone_from(&appended);
+                }
+                appended.truncate(k);
+                cont.truncate(k);
+                next = cut;
+                run.acks.push((log.len(), cut));
+                run.epochs.push((log.len(), appended.clone()));
+            }
             Step::Crash(seed) => {
                 let fail = |what: String| format!("workload crash: step {i} ({step:?}): {what}");
                 drop(w.take());
@@ -243,8 +341,9 @@ pub(crate) fn run<H: Harness>(h: &mut H, wl: &Workload) -> Result<Run, String> {
                 if let Some(e) = run.epochs.last_mut() {
                     e.1.clone_from(&appended);
                 }
-                let kept = appended.iter().take_while(|(o, d)| intact(&image, *o, d)).count();
+                let (kept, _) = survivors(&image, &appended);
                 appended.truncate(kept);
+                cont.truncate(kept);
                 next = appended.last().map_or(wl.start, |(o, d)| o + 8 + d.len() as u64);
                 let io = h.open_writer().map_err(|e| fail(format!("opening a writer: {e}")))?;
                 let recovered = Writer::recover(log.recorder(io), wl.start, RecoveryMode::Truncate)
