@@ -33,7 +33,7 @@ def bars(group, by_system, baseline, out):
     for i, s in enumerate(systems):
         r, text = rate(*by_system[s])
         y = 32 + i * row
-        w = (width - left - 170) * r / top
+        w = (width - left - 250) * r / top
         ratio = f"  {r / base:.2f}x {baseline}" if base and s != baseline else ""
         parts.append(f'<text x="{left - 6}" y="{y + 15}" text-anchor="end">{esc(s)}</text>')
         parts.append(f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" fill="{COLORS.get(s, "#555")}"/>')

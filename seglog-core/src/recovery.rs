@@ -11,7 +11,7 @@
 use std::fmt;
 
 use crate::codec::{Corruption, HEADER_LEN, Header, decode_prefix};
-use crate::crc::{RecordCrc, record_crc};
+use crate::crc::{CrcCache, RecordCrc};
 use crate::error::{Error, Result};
 use crate::io::SegmentIo;
 use crate::window::Window;
@@ -166,6 +166,7 @@ pub(crate) fn walk<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, start: u64, li
         |offset: u64, e| Error::Io { path: io.path().to_path_buf(), op: "walking the records", offset, source: e };
     let (mut pos, mut end) = (start, start);
     let (mut records, mut in_batch) = (0, 0);
+    let mut crcs = CrcCache::default();
     let stop = loop {
         if pos >= limit {
             break Corruption::ZeroHeader;
@@ -183,7 +184,7 @@ pub(crate) fn walk<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, start: u64, li
         if header.record_len() > available {
             break Corruption::LengthOutOfBounds { len: header.record_len(), available };
         }
-        let crc = payload_crc(io, w, pos, &header, size, size).map_err(|e| io_err(pos, e))?;
+        let crc = payload_crc(io, w, pos, &header, size, size, &mut crcs).map_err(|e| io_err(pos, e))?;
         if let Err(c) = header.check_crc(crc) {
             break c;
         }
@@ -207,12 +208,13 @@ fn payload_crc<B: SegmentIo + ?Sized>(
     header: &Header,
     size: u64,
     nonzero_end: u64,
+    crcs: &mut CrcCache,
 ) -> std::io::Result<u32> {
     let from = pos + HEADER_LEN as u64;
     let to = from + u64::from(header.payload_len);
     if to <= nonzero_end && header.payload_len as usize <= SCAN_WINDOW {
         let payload = w.get(io, from, header.payload_len as usize, SCAN_WINDOW, size)?;
-        return Ok(record_crc(header.len_bytes, payload));
+        return Ok(crcs.record_crc(header.len_bytes, payload));
     }
     let mut crc = RecordCrc::new(header.len_bytes);
     let mut at = from;
@@ -322,7 +324,7 @@ fn recoverable_at<B: SegmentIo + ?Sized>(
         if !work.take(cost) {
             return Ok(None);
         }
-        let crc = payload_crc(io, w, pos, &header, size, nonzero_end)?;
+        let crc = payload_crc(io, w, pos, &header, size, nonzero_end, &mut CrcCache::default())?;
         if header.check_crc(crc).is_err() {
             return Ok(Some(false));
         }

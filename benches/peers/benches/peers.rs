@@ -20,19 +20,25 @@ const READ_BYTES: u64 = 64 << 20;
 const SCAN_BYTES: u64 = 256 << 20;
 
 /// Appends `batch` records of `len` bytes per iteration, syncing after every `sync_every`
-/// (never, if `None`). Segments are created and read into the page cache untimed.
-fn appends<L: Log>(dir: &Path, len: usize, batch: u64, sync_every: Option<u64>, iters: u64) -> Duration {
+/// (never, if `None`). The log lives across criterion's samples; a full one is replaced
+/// (created and read into the page cache) untimed.
+fn appends<L: Log>(
+    log: &mut Option<L>,
+    path: &Path,
+    len: usize,
+    batch: u64,
+    sync_every: Option<u64>,
+    iters: u64,
+) -> Duration {
     let record = payload(len);
-    let path = dir.join(format!("append-{}", L::NAME));
-    let mut log: Option<L> = None;
     let mut total = Duration::ZERO;
     for _ in 0..iters {
         if log.as_ref().is_none_or(|l| l.remaining() < batch * (8 + len as u64) + 4096) {
             drop(log.take());
-            remove(&path);
-            let fresh = L::create(&path, APPEND_SEGMENT);
-            prewarm(&path);
-            log = Some(fresh);
+            remove(path);
+            let fresh = L::create(path, APPEND_SEGMENT);
+            prewarm(path);
+            *log = Some(fresh);
         }
         let l = log.as_mut().expect("log");
         let started = Instant::now();
@@ -44,9 +50,31 @@ fn appends<L: Log>(dir: &Path, len: usize, batch: u64, sync_every: Option<u64>, 
         }
         total += started.elapsed();
     }
+    total
+}
+
+/// Runs `appends` as one criterion benchmark, on one log kept for all its samples.
+fn bench_appends<L: Log>(
+    c: &mut Criterion,
+    dir: &Path,
+    group: String,
+    len: usize,
+    batch: u64,
+    sync_every: Option<u64>,
+) {
+    let path = dir.join(format!("append-{}", L::NAME));
+    let mut log: Option<L> = None;
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Elements(batch));
+    if sync_every.is_some() {
+        g.sample_size(30).measurement_time(Duration::from_secs(6));
+    }
+    g.bench_function(BenchmarkId::from_parameter(L::NAME), |b| {
+        b.iter_custom(|n| appends::<L>(&mut log, &path, len, batch, sync_every, n))
+    });
+    g.finish();
     drop(log);
     remove(&path);
-    total
 }
 
 fn append_unsynced<L: Log>(c: &mut Criterion, dir: &Path) {
@@ -54,23 +82,13 @@ fn append_unsynced<L: Log>(c: &mut Criterion, dir: &Path) {
         return;
     }
     for (len, batch, label) in [(100, 10_000, "100B"), (1024, 2_000, "1KiB"), (64 << 10, 32, "64KiB")] {
-        let mut g = c.benchmark_group(format!("append_unsynced_{label}"));
-        g.throughput(Throughput::Elements(batch));
-        g.bench_function(BenchmarkId::from_parameter(L::NAME), |b| {
-            b.iter_custom(|n| appends::<L>(dir, len, batch, None, n))
-        });
-        g.finish();
+        bench_appends::<L>(c, dir, format!("append_unsynced_{label}"), len, batch, None);
     }
 }
 
 fn append_synced<L: Log>(c: &mut Criterion, dir: &Path) {
     for every in [1u64, 10, 100] {
-        let mut g = c.benchmark_group(format!("append_1KiB_sync_every_{every}"));
-        g.throughput(Throughput::Elements(every)).sample_size(20);
-        g.bench_function(BenchmarkId::from_parameter(L::NAME), |b| {
-            b.iter_custom(|n| appends::<L>(dir, 1024, every, Some(every), n))
-        });
-        g.finish();
+        bench_appends::<L>(c, dir, format!("append_1KiB_sync_every_{every}"), 1024, every, Some(every));
     }
 }
 
@@ -152,11 +170,22 @@ fn timed(path: &Path, cold: bool, iters: u64, mut f: impl FnMut()) -> Duration {
 }
 
 fn scan_and_recover<L: Log + Recover, R: Read>(c: &mut Criterion, dir: &Path) {
+    scan_and_recover_records::<L, R>(c, dir, 1024, "1KiB", &[false, true]);
+    scan_and_recover_records::<L, R>(c, dir, 100, "100B", &[false]);
+}
+
+fn scan_and_recover_records<L: Log + Recover, R: Read>(
+    c: &mut Criterion,
+    dir: &Path,
+    len: usize,
+    label: &str,
+    temps: &[bool],
+) {
     let path = dir.join(format!("scan-{}", L::NAME));
-    fill::<L>(&path, SCAN_BYTES + (1 << 20), SCAN_BYTES, 1024, 1000);
-    for cold in [false, true] {
+    fill::<L>(&path, SCAN_BYTES + (1 << 20), SCAN_BYTES, len, 1000);
+    for &cold in temps {
         let temp = if cold { "cold" } else { "warm" };
-        let mut g = c.benchmark_group(format!("scan_256MiB_1KiB_{temp}"));
+        let mut g = c.benchmark_group(format!("scan_256MiB_{label}_{temp}"));
         g.throughput(Throughput::Bytes(SCAN_BYTES)).sample_size(10);
         g.bench_function(BenchmarkId::from_parameter(L::NAME), |b| {
             b.iter_custom(|n| {
@@ -167,7 +196,7 @@ fn scan_and_recover<L: Log + Recover, R: Read>(c: &mut Criterion, dir: &Path) {
             })
         });
         g.finish();
-        let mut g = c.benchmark_group(format!("recover_256MiB_1KiB_{temp}"));
+        let mut g = c.benchmark_group(format!("recover_256MiB_{label}_{temp}"));
         g.throughput(Throughput::Bytes(SCAN_BYTES)).sample_size(10);
         g.bench_function(BenchmarkId::from_parameter(L::NAME), |b| {
             b.iter_custom(|n| {
