@@ -176,23 +176,8 @@ impl<B: SegmentIo> Writer<B> {
     /// A record that does not fit, or is longer than [`MAX_PAYLOAD`], is refused with
     /// nothing written and the writer still usable.
     pub fn append(&mut self, data: &[u8]) -> Result<(u64, usize)> {
-        self.check_poison()?;
-        if data.len() > MAX_PAYLOAD {
-            return Err(Error::RecordTooLarge { path: self.path(), len: data.len(), max: MAX_PAYLOAD });
-        }
-        let needed = (HEADER_LEN + data.len()) as u64;
-        if needed > self.remaining_bytes() {
-            return Err(Error::SegmentFull {
-                path: self.path(),
-                offset: self.write_offset,
-                needed,
-                available: self.remaining_bytes(),
-            });
-        }
-        let offset = self.write_offset;
-        self.put_record(data, false)?;
-        self.write_offset += needed;
-        Ok((offset, needed as usize))
+        // A record on its own is a batch of one: its kind is that of a batch's last record.
+        self.append_batch(&[data])
     }
 
     /// Appends `records` as one atomic batch: after any crash, recovery keeps all of them or
