@@ -40,17 +40,30 @@ pub fn shuffled(n: usize, count: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Drops `path`'s pages from the page cache (`posix_fadvise(DONTNEED)` after an
-/// `fdatasync`), so the next read goes to the device. Needs no privileges.
+/// Drops the pages of every file at or under `path` from the page cache
+/// (`posix_fadvise(DONTNEED)` after an `fdatasync`), so the next read goes to the device.
+/// Needs no privileges.
 pub fn drop_cache(path: &Path) {
-    let file = std::fs::File::open(path).expect("open for fadvise");
-    file.sync_data().expect("sync before fadvise");
-    rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed).expect("fadvise");
+    for f in files(path) {
+        let file = std::fs::File::open(&f).expect("open for fadvise");
+        file.sync_data().expect("sync before fadvise");
+        rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed).expect("fadvise");
+    }
 }
 
-/// Reads every byte of `path` once, so its pages are cached.
+/// Reads every byte of every file at or under `path` once, so its pages are cached.
 pub fn prewarm(path: &Path) {
-    let _ = std::fs::read(path).expect("prewarm read");
+    for f in files(path) {
+        let _ = std::fs::read(f).expect("prewarm read");
+    }
+}
+
+/// `path` itself if it is a file, else every file under it.
+fn files(path: &Path) -> Vec<PathBuf> {
+    if !path.is_dir() {
+        return vec![path.to_path_buf()];
+    }
+    std::fs::read_dir(path).into_iter().flatten().flatten().flat_map(|e| files(&e.path())).collect()
 }
 
 /// A fresh path in `dir` for the `i`-th segment of a run.

@@ -125,6 +125,18 @@ pub enum Error {
     },
 }
 
+/// Fails unless `start_offset` lies within a segment of `size` bytes: the one check every
+/// way of opening a segment makes.
+pub(crate) fn check_start_offset(path: &std::path::Path, size: u64, start_offset: u64) -> Result<()> {
+    if start_offset > size {
+        return Err(Error::InvalidArgument {
+            path: path.to_path_buf(),
+            what: format!("start offset {start_offset} is past the end of a {size}-byte segment"),
+        });
+    }
+    Ok(())
+}
+
 impl Error {
     /// The offset the error is about, if there is one.
     pub fn offset(&self) -> Option<u64> {

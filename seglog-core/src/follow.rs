@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::fs::inotify;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_start_offset};
 use crate::flushed::FlushedOffset;
 use crate::io::{OpenSegment, SegmentIo};
 use crate::reader::{ReadHint, Reader, Record};
@@ -48,12 +48,7 @@ impl<B: OpenSegment> Follower<B> {
     pub fn open(path: impl AsRef<Path>, start_offset: u64) -> Result<Self> {
         let path = path.as_ref();
         let io = B::open_reader(path).map_err(|e| io_error(path, "opening segment", 0, e))?;
-        if start_offset > io.size() {
-            return Err(Error::InvalidArgument {
-                path: path.to_path_buf(),
-                what: format!("start offset {start_offset} is past the end of a {}-byte segment", io.size()),
-            });
-        }
+        check_start_offset(path, io.size(), start_offset)?;
         let flushed = FlushedOffset::new(start_offset, start_offset);
         let mut follower = Self {
             reader: Reader::live(Arc::new(io), flushed.clone()),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::codec::{Corruption, HEADER_LEN, Header, decode_prefix};
 use crate::crc::CrcCache;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_start_offset};
 use crate::flushed::FlushedOffset;
 use crate::io::{OpenSegment, SegmentIo};
 use crate::recovery::walk;
@@ -144,12 +144,7 @@ impl<B: SegmentIo> Reader<B> {
 
     /// A reader of a closed segment over an existing backend handle; see [`open_closed`](Self::open_closed).
     pub fn closed(io: Arc<B>, start_offset: u64) -> Result<Self> {
-        if start_offset > io.size() {
-            return Err(Error::InvalidArgument {
-                path: io.path().to_path_buf(),
-                what: format!("start offset {start_offset} is past the end of a {}-byte segment", io.size()),
-            });
-        }
+        check_start_offset(io.path(), io.size(), start_offset)?;
         let mut window = Window::default();
         let end = walk(&*io, &mut window, start_offset, io.size())?.end;
         Ok(Self {

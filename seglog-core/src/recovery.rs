@@ -12,7 +12,7 @@ use std::fmt;
 
 use crate::codec::{Corruption, HEADER_LEN, Header, decode_prefix};
 use crate::crc::{CrcCache, RecordCrc};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_start_offset};
 use crate::io::SegmentIo;
 use crate::window::Window;
 
@@ -112,12 +112,7 @@ const BASE_WORK: u64 = 1 << 30;
 /// takes no lock and changes no byte, so it is safe on a segment a writer has open
 /// (its view then races the writer's unsynced appends, which show as a torn tail).
 pub fn verify<B: SegmentIo + ?Sized>(io: &B, start_offset: u64) -> Result<RecoveryReport> {
-    if start_offset > io.size() {
-        return Err(Error::InvalidArgument {
-            path: io.path().to_path_buf(),
-            what: format!("start offset {start_offset} is past the end of a {}-byte segment", io.size()),
-        });
-    }
+    check_start_offset(io.path(), io.size(), start_offset)?;
     scan(io, start_offset)
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::codec::{HEADER_LEN, MAX_PAYLOAD, encode_header_kind, len_bytes};
 use crate::crc::crc32c;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_start_offset};
 use crate::flushed::FlushedOffset;
 use crate::io::{AlignedBuf, OpenSegment, Preallocation, SegmentIo, align_down, align_up};
 use crate::reader::Reader;
@@ -63,7 +63,7 @@ impl<B: OpenSegment> Writer<B> {
     /// syncs land in written blocks (about twice as fast per `fdatasync` on ext4).
     pub fn create_with(path: impl AsRef<Path>, size: u64, start_offset: u64, prealloc: Preallocation) -> Result<Self> {
         let path = path.as_ref();
-        check_layout(path, size, start_offset)?;
+        check_start_offset(path, size, start_offset)?;
         let io = B::create(path, size, prealloc).map_err(|e| io_error(path, "creating segment", 0, e))?;
         if !size.is_multiple_of(io.alignment() as u64) {
             drop(io);
@@ -112,7 +112,7 @@ impl<B: SegmentIo> Writer<B> {
     /// Opens a writer over an existing backend handle (an in-memory segment, say),
     /// recovering what it holds in `mode`.
     pub fn recover(io: B, start_offset: u64, mode: RecoveryMode) -> Result<Self> {
-        check_layout(io.path(), io.size(), start_offset)?;
+        check_start_offset(io.path(), io.size(), start_offset)?;
         if !io.size().is_multiple_of(io.alignment() as u64) {
             return Err(invalid(
                 io.path(),
@@ -507,13 +507,6 @@ fn erase<B: SegmentIo + ?Sized>(io: &B, from: u64, to: u64) -> io::Result<()> {
         }
         io.write_at(at, region)?;
         at += n as u64;
-    }
-    Ok(())
-}
-
-fn check_layout(path: &Path, size: u64, start_offset: u64) -> Result<()> {
-    if start_offset > size {
-        return Err(invalid(path, format!("start offset {start_offset} is past the end of a {size}-byte segment")));
     }
     Ok(())
 }

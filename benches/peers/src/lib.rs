@@ -55,51 +55,7 @@ pub fn remove(path: &Path) {
     let _ = std::fs::remove_file(PathBuf::from(sidecar));
 }
 
-/// Drops the page cache for every file at or under `path` (`fdatasync`, then
-/// `posix_fadvise(DONTNEED)`), so the next read goes to the device. Needs no privileges.
-pub fn drop_cache(path: &Path) {
-    let files: Vec<PathBuf> = if path.is_dir() { walk(path) } else { vec![path.to_path_buf()] };
-    for f in files {
-        if let Ok(file) = std::fs::OpenOptions::new().read(true).write(true).open(&f) {
-            let _ = file.sync_data();
-            let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed);
-        }
-    }
-}
-
-/// Reads every file at or under `path` once, so its pages are cached.
-pub fn prewarm(path: &Path) {
-    let files: Vec<PathBuf> = if path.is_dir() { walk(path) } else { vec![path.to_path_buf()] };
-    for f in files {
-        let _ = std::fs::read(f);
-    }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
-/// The same pseudo-random sequence of indices below `n` for every system (xorshift).
-pub fn shuffled(n: usize, count: usize) -> Vec<usize> {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    (0..count)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n as u64) as usize
-        })
-        .collect()
-}
+pub use seglog_benches::{drop_cache, prewarm, shuffled};
 
 /// Fills a new log at `path` with records of `len` bytes until about `bytes` are used,
 /// syncing every `sync_every` records; returns where each record can be read.
