@@ -5,14 +5,16 @@
 //! `python3 benches/report.py --criterion benches/peers/target/criterion --baseline seglog-0.3.6`
 
 use std::path::Path;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use seglog_core::{OpenSegment, Reader, Writer};
 use seglog_direct::DirectIo;
 use seglog_file::FileIo;
 use seglog_mmap::MmapIo;
 use seglog_peers::raw::{RawLog, RawRead};
-use seglog_peers::systems::{Okaywal, Seglog, SeglogRead, SeglogZeroed, Upstream, UpstreamRead};
+use seglog_peers::systems::{Named, Okaywal, Seglog, SeglogRead, SeglogZeroed, Upstream, UpstreamRead};
 use seglog_peers::{Log, Read, Recover, bench_dir, drop_cache, fill, payload, prewarm, remove, shuffled};
 
 const APPEND_SEGMENT: u64 = 256 << 20;
@@ -235,6 +237,109 @@ fn recover_okaywal(c: &mut Criterion, dir: &Path) {
     remove(&path);
 }
 
+const FOLLOW_RECORDS: u64 = 50_000;
+
+/// One writer appending 1 KiB records (durable every 100) while three reader threads
+/// follow it; one iteration ends when every reader has read every record.
+fn follow_seglog<B: OpenSegment + Named>(c: &mut Criterion, dir: &Path) {
+    let path = dir.join(format!("follow-{}", B::NAME));
+    let mut g = c.benchmark_group("follow_1_writer_3_readers_1KiB");
+    g.sample_size(10).throughput(Throughput::Elements(FOLLOW_RECORDS));
+    g.bench_function(BenchmarkId::from_parameter(B::NAME), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                remove(&path);
+                let mut w = Writer::<B>::create(&path, 64 << 20, 0).expect("create");
+                prewarm(&path);
+                let base = Reader::<B>::open(&path, Some(w.flushed_offset())).expect("reader");
+                let started = Instant::now();
+                let readers: Vec<_> = (0..3)
+                    .map(|_| {
+                        let mut r = base.try_clone().expect("clone");
+                        thread::spawn(move || {
+                            let mut it = r.iter(0);
+                            let mut seen = 0;
+                            while seen < FOLLOW_RECORDS {
+                                match it.next_record().expect("read") {
+                                    Some(_) => seen += 1,
+                                    None => thread::yield_now(),
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                let record = payload(1024);
+                for i in 1..=FOLLOW_RECORDS {
+                    w.append(&record).expect("append");
+                    if i % 100 == 0 {
+                        w.sync().expect("sync");
+                    }
+                }
+                w.sync().expect("sync");
+                readers.into_iter().for_each(|h| h.join().expect("reader"));
+                total += started.elapsed();
+            }
+            total
+        })
+    });
+    g.finish();
+    remove(&path);
+}
+
+/// The same with seglog 0.3.6. Its iterator's read-ahead never sees records synced after
+/// it filled (defect W7), so its readers step from record to record by offset instead.
+fn follow_upstream(c: &mut Criterion, dir: &Path) {
+    use seglog_upstream::read::{ReadError, ReadHint as UpHint, Reader as UpReader};
+    let path = dir.join("follow-upstream");
+    let mut g = c.benchmark_group("follow_1_writer_3_readers_1KiB");
+    g.sample_size(10).throughput(Throughput::Elements(FOLLOW_RECORDS));
+    g.bench_function(BenchmarkId::from_parameter("seglog-0.3.6"), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                remove(&path);
+                let mut w = seglog_upstream::write::Writer::<0>::create(&path, 64 << 20, 0).expect("create");
+                prewarm(&path);
+                let started = Instant::now();
+                let readers: Vec<_> = (0..3)
+                    .map(|_| {
+                        let mut r = UpReader::<0>::open(&path, Some(w.flushed_offset())).expect("reader");
+                        thread::spawn(move || {
+                            let (mut at, mut seen) = (0u64, 0);
+                            while seen < FOLLOW_RECORDS {
+                                match r.read_record(at, UpHint::Random) {
+                                    Ok(rec) => {
+                                        at += rec.len as u64;
+                                        seen += 1;
+                                    }
+                                    Err(ReadError::OutOfBounds { .. } | ReadError::TruncationMarker { .. }) => {
+                                        thread::yield_now()
+                                    }
+                                    Err(e) => panic!("read: {e}"),
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                let record = payload(1024);
+                for i in 1..=FOLLOW_RECORDS {
+                    w.append_data(&record).expect("append");
+                    if i % 100 == 0 {
+                        w.sync().expect("sync");
+                    }
+                }
+                w.sync().expect("sync");
+                readers.into_iter().for_each(|h| h.join().expect("reader"));
+                total += started.elapsed();
+            }
+            total
+        })
+    });
+    g.finish();
+    remove(&path);
+}
+
 fn peers(c: &mut Criterion) {
     let dir = bench_dir();
     let dir = dir.path();
@@ -266,6 +371,11 @@ fn peers(c: &mut Criterion) {
     scan_and_recover::<Seglog<DirectIo>, SeglogRead<DirectIo>>(c, dir);
     scan_and_recover::<Upstream, UpstreamRead>(c, dir);
     recover_okaywal(c, dir);
+
+    follow_seglog::<FileIo>(c, dir);
+    follow_seglog::<MmapIo>(c, dir);
+    follow_seglog::<DirectIo>(c, dir);
+    follow_upstream(c, dir);
 }
 
 criterion_group! {
