@@ -46,3 +46,46 @@ pub fn read_all<B: seglog_core::SegmentIo>(r: &mut Reader<B>, start: u64) -> Vec
     }
     out
 }
+
+/// A small, fast, seedable PRNG (SplitMix64): deterministic across platforms and runs, so
+/// a failing seed reproduces anywhere.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[0, n)`; 0 when `n == 0`.
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 { 0 } else { (self.next_u64() % n as u64) as usize }
+    }
+
+    /// True with probability `percent` / 100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next_u64() % 100 < percent
+    }
+}
+
+/// The number in environment variable `name` (decimal, or hex with `0x`), or `default` if
+/// it is unset: how the long-running tests take their seeds and sizes.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    let Ok(s) = std::env::var(name) else { return default };
+    let s = s.trim();
+    let parsed = match s.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    parsed.unwrap_or_else(|e| panic!("{name}={s:?} is not a number: {e}"))
+}

@@ -8,25 +8,11 @@
 use seglog_direct::DirectIo;
 use seglog_file::FileIo;
 use seglog_mmap::MmapIo;
+use seglog_testkit::util::env_number;
 use seglog_testkit::{FileHarness, MemHarness};
 
 /// Segment files go under the target directory: a real filesystem, never tmpfs.
 const DIR: &str = env!("CARGO_TARGET_TMPDIR");
-
-/// Reads a number from the environment, decimal or `0x` hex.
-fn env_number(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Err(_) => default,
-        Ok(s) => {
-            let s = s.trim();
-            let parsed = match s.strip_prefix("0x") {
-                Some(hex) => u64::from_str_radix(hex, 16),
-                None => s.parse(),
-            };
-            parsed.unwrap_or_else(|e| panic!("{name}={s:?} is not a number: {e}"))
-        }
-    }
-}
 
 macro_rules! crash_tests {
     ($name:ident, $harness:expr) => {

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use seglog_core::codec::{encode_header, encode_header_kind};
 use seglog_core::{RecoveryMode, Writer};
-use seglog_testkit::util::payload;
+use seglog_testkit::util::{Rng, env_number, payload};
 use seglog_testkit::{MemIo, fuzz};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus");
@@ -65,7 +65,7 @@ fn replay_corpus_and_mutations() {
     }
     let seed = env_number("SEGLOG_FUZZ_SEED", 0xf022_5eed);
     let cases = env_number("SEGLOG_FUZZ_CASES", 20_000);
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     for case in 0..cases {
         let input = mutate(&mut rng, &files);
         for target in TARGETS {
@@ -90,32 +90,6 @@ fn run((name, f): Target, input: &[u8], what: impl Fn() -> String) {
 
 fn fnv(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    let Ok(s) = std::env::var(name) else { return default };
-    let parsed = match s.trim().strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => s.trim().parse(),
-    };
-    parsed.unwrap_or_else(|e| panic!("{name}={s:?} is not a number: {e}"))
-}
-
-/// SplitMix64: small, seedable, the same on every platform.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
-    }
 }
 
 /// One to four mutations of a random corpus file: bit flips, byte sets, truncations,

@@ -30,6 +30,7 @@ use seglog_core::{Error, OpenSegment, RecoveryMode, RecoveryReport, Writer};
 use seglog_direct::DirectIo;
 use seglog_file::FileIo;
 use seglog_mmap::MmapIo;
+use seglog_testkit::util::{Rng, env_number};
 
 /// Segment files go under the target directory: a real filesystem, never tmpfs.
 const DIR: &str = env!("CARGO_TARGET_TMPDIR");
@@ -79,52 +80,26 @@ kill_tests!(file, FileIo);
 kill_tests!(mmap, MmapIo);
 kill_tests!(direct, DirectIo);
 
-/// SplitMix64: small, seedable, the same on every platform.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    fn upto(&mut self, max: Duration) -> Duration {
-        Duration::from_micros(self.below(max.as_micros() as u64 + 1))
-    }
+/// A pause of up to `max`, drawn from `rng`.
+fn upto(rng: &mut Rng, max: Duration) -> Duration {
+    Duration::from_micros(rng.below(max.as_micros() as usize + 1) as u64)
 }
 
 /// Record `seq` of the sequence: a length from 0 to 70 KiB and bytes that depend only on
 /// `data_seed` and `seq`, starting with `seq` itself so a misplaced record shows.
 fn record(data_seed: u64, seq: u64) -> Vec<u8> {
-    let mut rng = Rng(data_seed ^ seq.wrapping_mul(0xd1b5_4a32_d192_ed03));
+    let mut rng = Rng::new(data_seed ^ seq.wrapping_mul(0xd1b5_4a32_d192_ed03));
     let len = match rng.below(20) {
         0 => 0,
         1..=10 => 1 + rng.below(256),
         11..=17 => rng.below(4097),
         _ => rng.below((70 << 10) + 1),
-    } as usize;
+    };
     let mut data = seglog_testkit::util::payload(rng.next_u64(), len);
     let tag = seq.to_le_bytes();
     let n = len.min(tag.len());
     data[..n].copy_from_slice(&tag[..n]);
     data
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    let Ok(s) = std::env::var(name) else { return default };
-    let s = s.trim();
-    let parsed = match s.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => s.parse(),
-    };
-    parsed.unwrap_or_else(|e| panic!("{name}={s:?} is not a number: {e}"))
 }
 
 /// What the child prints after [`MARK`], one flushed line each.
@@ -169,7 +144,7 @@ fn say(line: std::fmt::Arguments<'_>) {
 fn child_main<B: OpenSegment>() {
     let path = std::env::var(ENV_PATH).expect("the parent sets the segment path");
     let data_seed = env_number(ENV_DATA_SEED, 0);
-    let mut rng = Rng(env_number(ENV_RNG_SEED, 0));
+    let mut rng = Rng::new(env_number(ENV_RNG_SEED, 0));
     say(format_args!("opening"));
     let began = Instant::now();
     let mut w = Writer::<B>::open(&path, START).unwrap_or_else(|e| panic!("child: opening {path}: {e}"));
@@ -178,9 +153,9 @@ fn child_main<B: OpenSegment>() {
     say(format_args!("opened {} {} {} {micros}", r.end, r.records, r.discarded_bytes));
     let mut seq = r.records;
     // Rare syncs let the 256 KiB write buffer fill and flush mid-record: torn tails.
-    let sync_one_in = [2, 4, 16, 64, 256, 1024][rng.below(6) as usize];
+    let sync_one_in = [2, 4, 16, 64, 256, 1024][rng.below(6)];
     loop {
-        let n = if rng.below(5) == 0 { 2 + rng.below(3) } else { 1 };
+        let n = if rng.below(5) == 0 { 2 + rng.below(3) as u64 } else { 1 };
         let batch: Vec<Vec<u8>> = (seq..seq + n).map(|s| record(data_seed, s)).collect();
         let refs: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
         let appended = if n == 1 { w.append(refs[0]) } else { w.append_batch(&refs) };
@@ -233,7 +208,7 @@ fn run<B: OpenSegment>(backend: &'static str) {
     let seed = env_number("SEGLOG_KILL_SEED", 0x6b11_1ed5);
     let rounds = env_number("SEGLOG_KILL_ROUNDS", 40);
     println!("kill [{backend}]: SEGLOG_KILL_SEED={seed:#x}");
-    let mut rng = Rng(seed ^ backend.bytes().fold(0, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)));
+    let mut rng = Rng::new(seed ^ backend.bytes().fold(0, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)));
     let data_seed = rng.next_u64();
     std::fs::create_dir_all(DIR).unwrap();
     let dir = tempfile::Builder::new().prefix("seglog-kill-").tempdir_in(DIR).unwrap();
@@ -249,10 +224,10 @@ fn run<B: OpenSegment>(backend: &'static str) {
         let lane = &mut lanes[usize::from(rng.below(3) == 0)];
         // Kill this long after spawn (stage 0), after "opening" (1) or after "opened" (2).
         let aim = match rng.below(20) {
-            0..=3 => (0, rng.upto(Duration::from_micros(1500))),
-            4..=10 => (1, rng.upto(lane.open_time.mul_f64(1.2))),
-            11..=13 => (2, rng.upto(Duration::from_micros(500))),
-            _ => (2, rng.upto(Duration::from_millis(25))),
+            0..=3 => (0, upto(&mut rng, Duration::from_micros(1500))),
+            4..=10 => (1, upto(&mut rng, lane.open_time.mul_f64(1.2))),
+            11..=13 => (2, upto(&mut rng, Duration::from_micros(500))),
+            _ => (2, upto(&mut rng, Duration::from_millis(25))),
         };
         let msgs = kill_child(&ctx, backend, &lane.path, (data_seed, rng.next_u64()), aim);
         let mut must_hold: Vec<_> =

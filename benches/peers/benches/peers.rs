@@ -9,13 +9,15 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use seglog_core::{OpenSegment, Reader, Writer};
+use seglog_core::OpenSegment;
 use seglog_direct::DirectIo;
 use seglog_file::FileIo;
 use seglog_mmap::MmapIo;
 use seglog_peers::raw::{RawLog, RawRead};
 use seglog_peers::systems::{Named, Okaywal, Seglog, SeglogRead, SeglogZeroed, Upstream, UpstreamRead};
-use seglog_peers::{Log, Read, Recover, bench_dir, drop_cache, fill, payload, prewarm, remove, shuffled};
+use seglog_peers::{
+    Log, Read, Recover, bench_dir, drop_cache, fill, payload, prewarm, remove, shuffled, writer_with_followers,
+};
 
 const APPEND_SEGMENT: u64 = 256 << 20;
 const READ_BYTES: u64 = 64 << 20;
@@ -246,42 +248,7 @@ fn follow_seglog<B: OpenSegment + Named>(c: &mut Criterion, dir: &Path) {
     let mut g = c.benchmark_group("follow_1_writer_3_readers_1KiB");
     g.sample_size(10).throughput(Throughput::Elements(FOLLOW_RECORDS));
     g.bench_function(BenchmarkId::from_parameter(B::NAME), |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                remove(&path);
-                let mut w = Writer::<B>::create(&path, 64 << 20, 0).expect("create");
-                prewarm(&path);
-                let base = Reader::<B>::open(&path, Some(w.flushed_offset())).expect("reader");
-                let started = Instant::now();
-                let readers: Vec<_> = (0..3)
-                    .map(|_| {
-                        let mut r = base.try_clone().expect("clone");
-                        thread::spawn(move || {
-                            let mut it = r.iter(0);
-                            let mut seen = 0;
-                            while seen < FOLLOW_RECORDS {
-                                match it.next_record().expect("read") {
-                                    Some(_) => seen += 1,
-                                    None => thread::yield_now(),
-                                }
-                            }
-                        })
-                    })
-                    .collect();
-                let record = payload(1024);
-                for i in 1..=FOLLOW_RECORDS {
-                    w.append(&record).expect("append");
-                    if i % 100 == 0 {
-                        w.sync().expect("sync");
-                    }
-                }
-                w.sync().expect("sync");
-                readers.into_iter().for_each(|h| h.join().expect("reader"));
-                total += started.elapsed();
-            }
-            total
-        })
+        b.iter_custom(|iters| (0..iters).map(|_| writer_with_followers::<B>(&path, 3, FOLLOW_RECORDS)).sum())
     });
     g.finish();
     remove(&path);

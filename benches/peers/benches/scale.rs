@@ -4,7 +4,6 @@
 //! `cargo bench --manifest-path benches/peers/Cargo.toml --bench scale`
 
 use std::path::Path;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -12,7 +11,7 @@ use seglog_core::{OpenSegment, ReadHint, Reader, Writer};
 use seglog_file::FileIo;
 use seglog_mmap::MmapIo;
 use seglog_peers::systems::Seglog;
-use seglog_peers::{bench_dir, drop_cache, fill, payload, prewarm, remove, shuffled};
+use seglog_peers::{bench_dir, drop_cache, fill, payload, prewarm, remove, shuffled, writer_with_followers};
 
 /// Unsynced appends of records from 16 B to 1 MiB, about 4 MiB per iteration.
 fn append_by_size(c: &mut Criterion, dir: &Path) {
@@ -109,46 +108,9 @@ fn readers_beside_writer(c: &mut Criterion, dir: &Path) {
     let mut g = c.benchmark_group("scale_readers_following_one_writer");
     g.sample_size(10).throughput(Throughput::Elements(RECORDS));
     for readers in [1usize, 2, 4, 8] {
+        let path = dir.join("follow");
         g.bench_function(BenchmarkId::from_parameter(readers), |b| {
-            let path = dir.join("follow");
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    remove(&path);
-                    let mut w = Writer::<FileIo>::create(&path, 64 << 20, 0).expect("create");
-                    prewarm(&path);
-                    let base = Reader::<FileIo>::open(&path, Some(w.flushed_offset())).expect("reader");
-                    let started = Instant::now();
-                    let handles: Vec<_> = (0..readers)
-                        .map(|_| {
-                            let mut r = base.try_clone().expect("clone");
-                            thread::spawn(move || {
-                                let mut it = r.iter(0);
-                                let mut seen = 0;
-                                while seen < RECORDS {
-                                    match it.next_record().expect("read") {
-                                        Some(_) => seen += 1,
-                                        None => thread::yield_now(),
-                                    }
-                                }
-                            })
-                        })
-                        .collect();
-                    let record = payload(1024);
-                    for i in 1..=RECORDS {
-                        w.append(&record).expect("append");
-                        if i % 100 == 0 {
-                            w.sync().expect("sync");
-                        }
-                    }
-                    w.sync().expect("sync");
-                    for h in handles {
-                        h.join().expect("reader");
-                    }
-                    total += started.elapsed();
-                }
-                total
-            })
+            b.iter_custom(|iters| (0..iters).map(|_| writer_with_followers::<FileIo>(&path, readers, RECORDS)).sum())
         });
     }
     g.finish();

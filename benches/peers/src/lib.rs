@@ -57,6 +57,47 @@ pub fn remove(path: &Path) {
 
 pub use seglog_benches::{drop_cache, prewarm, shuffled};
 
+/// One writer appending `records` 1 KiB records to a new 64 MiB segment at `path`,
+/// syncing every 100, while `readers` threads follow it through the flushed offset;
+/// returns the time until every reader has read every record.
+pub fn writer_with_followers<B: seglog_core::OpenSegment>(
+    path: &Path,
+    readers: usize,
+    records: u64,
+) -> std::time::Duration {
+    use seglog_core::{Reader, Writer};
+    remove(path);
+    let mut w = Writer::<B>::create(path, 64 << 20, 0).expect("create");
+    prewarm(path);
+    let base = Reader::<B>::open(path, Some(w.flushed_offset())).expect("reader");
+    let started = std::time::Instant::now();
+    let handles: Vec<_> = (0..readers)
+        .map(|_| {
+            let mut r = base.try_clone().expect("clone");
+            std::thread::spawn(move || {
+                let mut it = r.iter(0);
+                let mut seen = 0;
+                while seen < records {
+                    match it.next_record().expect("read") {
+                        Some(_) => seen += 1,
+                        None => std::thread::yield_now(),
+                    }
+                }
+            })
+        })
+        .collect();
+    let record = payload(1024);
+    for i in 1..=records {
+        w.append(&record).expect("append");
+        if i % 100 == 0 {
+            w.sync().expect("sync");
+        }
+    }
+    w.sync().expect("sync");
+    handles.into_iter().for_each(|h| h.join().expect("reader"));
+    started.elapsed()
+}
+
 /// Fills a new log at `path` with records of `len` bytes until about `bytes` are used,
 /// syncing every `sync_every` records; returns where each record can be read.
 pub fn fill<L: Log>(path: &Path, size: u64, bytes: u64, len: usize, sync_every: usize) -> Vec<u64> {

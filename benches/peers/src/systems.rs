@@ -4,53 +4,43 @@
 use std::io::Read as _;
 use std::path::Path;
 
-use seglog_core::{OpenSegment, ReadHint, Reader, Writer};
+use seglog_core::{OpenSegment, Preallocation, ReadHint, Reader, Writer};
 
 use crate::{Log, Read, Recover};
 
-/// seglog on backend `B`.
-pub struct Seglog<B: OpenSegment>(Writer<B>);
+/// seglog on backend `B`; with `ZEROED`, on segments created by
+/// [`Preallocation::Zeroed`](seglog_core::Preallocation::Zeroed).
+pub struct Seglog<B: OpenSegment, const ZEROED: bool = false>(Writer<B>);
+
+/// seglog-file on zero-filled segments.
+pub type SeglogZeroed = Seglog<seglog_file::FileIo, true>;
 
 /// Names a seglog backend for reports.
 pub trait Named {
     /// The name.
     const NAME: &'static str;
+    /// The name on zero-filled segments.
+    const ZEROED_NAME: &'static str;
 }
 impl Named for seglog_file::FileIo {
     const NAME: &'static str = "seglog-file";
+    const ZEROED_NAME: &'static str = "seglog-file-zeroed";
 }
 impl Named for seglog_mmap::MmapIo {
     const NAME: &'static str = "seglog-mmap";
+    const ZEROED_NAME: &'static str = "seglog-mmap-zeroed";
 }
 impl Named for seglog_direct::DirectIo {
     const NAME: &'static str = "seglog-direct";
+    const ZEROED_NAME: &'static str = "seglog-direct-zeroed";
 }
 
-impl<B: OpenSegment + Named> Log for Seglog<B> {
-    const NAME: &'static str = B::NAME;
+impl<B: OpenSegment + Named, const ZEROED: bool> Log for Seglog<B, ZEROED> {
+    const NAME: &'static str = if ZEROED { B::ZEROED_NAME } else { B::NAME };
 
     fn create(path: &Path, size: u64) -> Self {
-        Self(Writer::create(path, size, 0).expect("create"))
-    }
-    fn append(&mut self, data: &[u8]) -> u64 {
-        self.0.append(data).expect("append").0
-    }
-    fn sync(&mut self) {
-        self.0.sync().expect("sync");
-    }
-    fn remaining(&self) -> u64 {
-        self.0.remaining_bytes()
-    }
-}
-
-/// seglog with a zero-filled segment ([`seglog_core::Preallocation::Zeroed`]).
-pub struct SeglogZeroed(Writer<seglog_file::FileIo>);
-
-impl Log for SeglogZeroed {
-    const NAME: &'static str = "seglog-file-zeroed";
-
-    fn create(path: &Path, size: u64) -> Self {
-        Self(Writer::create_with(path, size, 0, seglog_core::Preallocation::Zeroed).expect("create"))
+        let prealloc = if ZEROED { Preallocation::Zeroed } else { Preallocation::Fallocate };
+        Self(Writer::create_with(path, size, 0, prealloc).expect("create"))
     }
     fn append(&mut self, data: &[u8]) -> u64 {
         self.0.append(data).expect("append").0

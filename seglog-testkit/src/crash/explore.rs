@@ -6,9 +6,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use super::check::{Expect, Outcome, check_image};
-use super::workload::{Rng, Run, random_state, run};
+use super::workload::{Run, random_state, run};
 use super::{Landed, Piece, Step, Workload};
 use crate::Harness;
+use crate::util::Rng;
 
 /// Crash points taken per workload, and crash states per crash point.
 const POINTS: usize = 8;

@@ -9,35 +9,7 @@ use seglog_core::{Error, RecoveryMode, Writer};
 use super::check::materialise;
 use super::{Landed, Piece, Recorder, Recording};
 use crate::Harness;
-use crate::util::payload;
-
-/// A small, fast, seedable PRNG (SplitMix64): deterministic across platforms and runs.
-#[derive(Clone, Debug)]
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, n)`; 0 when `n == 0`.
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next_u64() % n as u64) as usize }
-    }
-
-    /// True with probability `percent` / 100.
-    pub(crate) fn chance(&mut self, percent: u64) -> bool {
-        self.next_u64() % 100 < percent
-    }
-}
+use crate::util::{Rng, payload};
 
 /// One step of a workload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
