@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::exit;
 use crate::size::parse_size;
 
-/// Create, append to, inspect, verify, recover and benchmark seglog segment files.
+/// Create, append to, inspect, verify, recover, copy, move, delete and benchmark seglog
+/// segment files.
 ///
 /// A segment is a fixed-size file of length-prefixed, CRC32C-checked records; bytes
 /// before the start offset belong to the application. Every command that reads a
@@ -51,6 +52,25 @@ pub enum Command {
     /// interrupted. Only durable records are printed; the segment is opened read-only.
     #[command(after_help = exit::HELP)]
     Follow(FollowArgs),
+    /// Copy a segment and its sidecar `SRC.flushed` to DST, which must not exist.
+    ///
+    /// Holds the segment's writer lock shared while copying, so the copy is one consistent
+    /// state: refuses (exit 75) while a writer has it open, and keeps writers out meanwhile.
+    /// The copy is made under temporary names, synced, then linked into place.
+    #[command(after_help = exit::HELP)]
+    Cp(TwoPaths),
+    /// Move (rename) a segment and its sidecar `SRC.flushed` to DST, which must not exist.
+    ///
+    /// Holds the segment's writer lock, so it refuses (exit 75) while a writer has it open.
+    /// Across filesystems it copies, syncs, then removes the source.
+    #[command(after_help = exit::HELP)]
+    Mv(TwoPaths),
+    /// Delete a segment and its sidecar `SEGMENT.flushed`.
+    ///
+    /// Holds the segment's writer lock while deleting, so it refuses (exit 75) while a writer
+    /// has it open.
+    #[command(after_help = exit::HELP)]
+    Rm(OnePath),
     /// Measure appends, random reads, a sequential scan and recovery on a temporary segment.
     #[command(after_help = exit::HELP)]
     Bench(BenchArgs),
@@ -86,13 +106,33 @@ pub struct SegmentArgs {
     pub backend: Backend,
 }
 
+/// `seglog cp` and `seglog mv`.
+#[derive(Debug, Args)]
+pub struct TwoPaths {
+    /// The segment to copy or move.
+    #[arg(value_name = "SRC")]
+    pub from: PathBuf,
+    /// Where to: the new segment's path (its sidecar goes beside it). Must not exist.
+    #[arg(value_name = "DST")]
+    pub to: PathBuf,
+}
+
+/// `seglog rm`.
+#[derive(Debug, Args)]
+pub struct OnePath {
+    /// The segment to delete.
+    #[arg(value_name = "SEGMENT")]
+    pub path: PathBuf,
+}
+
 /// `seglog create`.
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// The segment.
     #[command(flatten)]
     pub segment: SegmentArgs,
-    /// The segment's fixed size, e.g. 1GiB, 64MiB, 4k or a byte count.
+    /// The segment's fixed size, e.g. 1GiB, 64MiB, 4k or a byte count: at least the start
+    /// offset plus 8 (one empty record), at most 2^63 - 1 (the largest file Linux allows).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub size: u64,
 }

@@ -17,17 +17,18 @@ pub const DAMAGED: u8 = 2;
 /// Usage error: bad arguments or options (`EX_USAGE`). Not clap's default 2, which would
 /// collide with [`DAMAGED`].
 pub const USAGE: u8 = 64;
-/// A record is corrupt where a valid one was expected, or an input record is too large (`EX_DATAERR`).
+/// A record is corrupt where a valid one was expected, an input record is too large, or the
+/// file is not a segment at all (empty) (`EX_DATAERR`).
 pub const DATA: u8 = 65;
 /// The segment or input file does not exist, is a directory or cannot be opened (`EX_NOINPUT`).
 pub const NO_INPUT: u8 = 66;
 /// An unexpected condition: a library error this tool does not know yet (`EX_SOFTWARE`).
 pub const SOFTWARE: u8 = 70;
-/// `create` or `bench --keep`: the file already exists (`EX_CANTCREAT`).
+/// `create`, `cp`, `mv` or `bench --keep`: the file already exists (`EX_CANTCREAT`).
 pub const CANT_CREATE: u8 = 73;
 /// An I/O error, including a full segment (`EX_IOERR`).
 pub const IO: u8 = 74;
-/// Another writer holds the segment's lock; try again later (`EX_TEMPFAIL`).
+/// A writer holds the segment's lock; try again later (`EX_TEMPFAIL`).
 pub const LOCKED: u8 = 75;
 
 /// The exit-code table shown after every `--help`.
@@ -37,12 +38,13 @@ Exit codes:
   1   verify: torn tail only (recover erases it without losing a record)
   2   verify: valid records after damage; recover --strict refused; append refused a damaged segment
   64  usage error (bad arguments)
-  65  data error: a corrupt record where one was expected, or an input record too large
+  65  data error: a corrupt record where one was expected, an input record too large,
+      or a file that is not a segment (empty)
   66  the segment or input file is missing, a directory, or unreadable
   70  internal error
   73  the file to create already exists
   74  I/O error, or the segment is full
-  75  the segment is locked by another writer; try again later";
+  75  the segment is locked by a writer; try again later";
 
 /// A command's failure: the exit code, and the one line printed after `seglog: `.
 #[derive(Debug)]
@@ -61,22 +63,30 @@ impl Failure {
 
     /// An error on a file of the tool's own (input, output), naming the path.
     pub fn file(path: &Path, what: &str, e: &io::Error) -> Self {
-        Self::new(io_code(e.kind()), format!("{}: {what}: {e}", path.display()))
+        Self::new(io_code(e.kind()), format!("{}: {what}: {}", path.display(), os_text(e)))
     }
 }
 
 impl From<seglog::Error> for Failure {
     fn from(e: seglog::Error) -> Self {
         let code = match &e {
+            // Creating with an argument the OS refuses (EINVAL) is a usage error, not missing input.
+            seglog::Error::Io { op, source, .. } if op.starts_with("creating") => match source.kind() {
+                io::ErrorKind::InvalidInput => USAGE,
+                kind => io_code(kind),
+            },
             seglog::Error::Io { source, .. } => io_code(source.kind()),
             seglog::Error::Corrupt { .. } | seglog::Error::RecordTooLarge { .. } => DATA,
             seglog::Error::Damaged { .. } => DAMAGED,
             seglog::Error::Locked { .. } => LOCKED,
             seglog::Error::SegmentFull { .. } | seglog::Error::Poisoned { .. } => IO,
             seglog::Error::NotVisible { .. } | seglog::Error::InvalidArgument { .. } => USAGE,
-            _ => SOFTWARE,
+            // A variant newer than this tool (the error enum is non-exhaustive): an OS
+            // error under it still decides the code, so "missing" stays 66 whatever the
+            // variant is called.
+            _ => io_source(&e).map_or(SOFTWARE, |s| io_code(s.kind())),
         };
-        Self::new(code, chain(&e))
+        Self::new(code, message(&e))
     }
 }
 
@@ -105,6 +115,43 @@ fn io_code(kind: io::ErrorKind) -> u8 {
     }
 }
 
+/// The innermost OS-level error under `e`, if any.
+fn io_source(e: &seglog::Error) -> Option<&io::Error> {
+    let mut found = None;
+    let mut source = e.source();
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<io::Error>() {
+            found = Some(io);
+        }
+        source = s.source();
+    }
+    found
+}
+
+/// The one line for `e`. Opening or creating a segment fails before any offset means
+/// anything, so those read `PATH: cannot open segment: CAUSE`, as `cat` or `cp` would say
+/// it; everything else is the library's message with its sources.
+fn message(e: &seglog::Error) -> String {
+    match e {
+        seglog::Error::Io { path, op, source, .. } if op.starts_with("opening") || op.starts_with("creating") => {
+            let verb = op.split_whitespace().next().unwrap_or(op);
+            let what = op.strip_prefix(verb).unwrap_or(op).trim();
+            let verb = verb.strip_suffix("ing").map_or(verb, |v| if v == "creat" { "create" } else { v });
+            format!("{}: cannot {verb} {what}: {}", path.display(), os_text(source))
+        }
+        _ => chain(e),
+    }
+}
+
+/// An OS error's text without the ` (os error N)` that repeats it as a number.
+pub fn os_text(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.rsplit_once(" (os error ") {
+        Some((cause, code)) if code.ends_with(')') => cause.to_string(),
+        _ => text,
+    }
+}
+
 /// The error's message and its sources' on one line: seglog's `Display` leaves the
 /// underlying `io::Error` to `source()`, and a person needs both.
 fn chain(e: &seglog::Error) -> String {
@@ -112,7 +159,10 @@ fn chain(e: &seglog::Error) -> String {
     let mut source = e.source();
     while let Some(s) = source {
         // Some sources only repeat the message (`Locked`'s "segment is locked ...").
-        let more = s.to_string();
+        let more = match s.downcast_ref::<io::Error>() {
+            Some(io) => os_text(io),
+            None => s.to_string(),
+        };
         if !text.contains(&more) {
             text.push_str(": ");
             text.push_str(&more);

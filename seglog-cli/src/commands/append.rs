@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use seglog::RecoveryMode;
 use seglog::core::{OpenSegment, Writer};
 
-use super::stdout;
+use super::{refuse_empty, stdout};
 use crate::cli::AppendArgs;
 use crate::exit::{self, Failure};
 use crate::progress::Progress;
@@ -26,6 +26,7 @@ pub fn run<B: OpenSegment>(args: &AppendArgs) -> Result<u8, Failure> {
     let segment = &args.segment;
     // The input first: a mistyped input file should not cost a recovery scan and sync.
     let input = open_input(args.input.as_deref())?;
+    refuse_empty(&segment.path)?;
     let report = seglog::core::verify_path::<B>(&segment.path, segment.start_offset)?;
     if !report.is_clean() {
         return Err(Failure::new(

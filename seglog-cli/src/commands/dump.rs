@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use seglog::core::{OpenSegment, Reader, Record};
 use serde::Serialize;
 
-use super::stdout;
+use super::{refuse_empty, stdout};
 use crate::cli::{DumpArgs, DumpFormat};
 use crate::exit::{self, Failure};
 use crate::progress::Progress;
@@ -20,9 +20,11 @@ const PREVIEW: usize = 48;
 /// is the command whose exit code does.
 pub fn run<B: OpenSegment>(args: &DumpArgs) -> Result<u8, Failure> {
     let segment = &args.segment;
+    refuse_empty(&segment.path)?;
     let report = seglog::core::verify_path::<B>(&segment.path, segment.start_offset)?;
     let mut reader = Reader::<B>::open_closed(&segment.path, segment.start_offset)?;
     let from = args.from.unwrap_or(segment.start_offset);
+    check_from(&segment.path, from, reader.start_offset(), reader.visible_end())?;
     // A bar would interleave with the records on a terminal; it is for dumps to a file.
     let progress = if std::io::stdout().is_terminal() {
         Progress::hidden()
@@ -53,6 +55,23 @@ pub fn run<B: OpenSegment>(args: &DumpArgs) -> Result<u8, Failure> {
     }
     out.flush()?;
     Ok(exit::OK)
+}
+
+/// Refuses a `--from` outside `[start, end]` alike on both sides, as a usage error. The end
+/// itself is allowed, printing no records: it is where the next record will go, so a script
+/// that resumes from the last `next` offset it saw gets nothing new rather than an error.
+fn check_from(path: &std::path::Path, from: u64, start: u64, end: u64) -> Result<(), Failure> {
+    let side = if from < start {
+        format!("before the start offset {start}")
+    } else if from > end {
+        format!("past the end of the records at {end}")
+    } else {
+        return Ok(());
+    };
+    Err(Failure::new(
+        exit::USAGE,
+        format!("{}: --from {from} is {side}: it must be a record's offset in [{start}, {end}]", path.display()),
+    ))
 }
 
 /// Prints one record as `dump` and `follow` do.

@@ -1,9 +1,10 @@
 //! The subcommands, each generic over the backend `B: OpenSegment`.
 
 use std::io::{BufWriter, StdoutLock};
+use std::path::Path;
 
 use crate::cli::{Backend, Cli, Command};
-use crate::exit::Failure;
+use crate::exit::{self, Failure};
 
 /// Calls a generic command with the backend type `--backend` names: one arm per backend,
 /// so adding a backend is one line here and one variant in [`Backend`].
@@ -21,6 +22,7 @@ mod append;
 mod bench;
 mod create;
 mod dump;
+mod files;
 mod follow;
 mod stat;
 mod verify;
@@ -35,7 +37,24 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Recover(args) => dispatch!(args.segment.backend, verify::recover(&args)),
         Command::Stat(args) => dispatch!(args.backend, stat::run(&args)),
         Command::Follow(args) => dispatch!(args.segment.backend, follow::run(&args)),
+        Command::Cp(args) => files::cp(&args.from, &args.to),
+        Command::Mv(args) => files::mv(&args.from, &args.to),
+        Command::Rm(args) => files::rm(&args.path),
         Command::Bench(args) => bench::run(&args),
+    }
+}
+
+/// Refuses a zero-length regular file: no segment is empty, since `create` pre-allocates
+/// it whole, so one that is was never a segment or was cut short by something else. The
+/// recovery scan alone would call it a clean, empty segment. Anything else, missing files
+/// and devices among them, is left to the library to open and report.
+fn refuse_empty(path: &Path) -> Result<(), Failure> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() && meta.len() == 0 => Err(Failure::new(
+            exit::DATA,
+            format!("{}: not a segment: the file is empty (a segment is pre-allocated to its full size)", path.display()),
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use seglog::core::{OpenSegment, Reader};
 
-use super::stdout;
+use super::{refuse_empty, stdout};
 use crate::cli::SegmentArgs;
 use crate::exit::{self, Failure};
 use crate::progress::Progress;
@@ -14,6 +14,7 @@ use crate::size::format_size;
 /// Prints the segment's size, header region, used and free bytes, record count, payload
 /// length statistics and the state of its tail.
 pub fn run<B: OpenSegment>(args: &SegmentArgs) -> Result<u8, Failure> {
+    refuse_empty(&args.path)?;
     let report = seglog::core::verify_path::<B>(&args.path, args.start_offset)?;
     let mut reader = Reader::<B>::open_closed(&args.path, args.start_offset)?;
     let size = reader.io().size();

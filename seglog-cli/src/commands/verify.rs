@@ -5,7 +5,7 @@ use std::io::Write;
 use seglog::RecoveryMode;
 use seglog::core::{OpenSegment, Writer};
 
-use super::stdout;
+use super::{refuse_empty, stdout};
 use crate::cli::{RecoverArgs, SegmentArgs};
 use crate::exit::{self, Failure};
 use crate::progress::Progress;
@@ -14,6 +14,7 @@ use crate::report::{Tail, describe, done, plan};
 /// Scans the segment without writing to it or locking it, prints what it found and what
 /// `recover` would do, and exits 0 (clean), 1 (torn tail) or 2 (valid records after damage).
 pub fn verify<B: OpenSegment>(args: &SegmentArgs) -> Result<u8, Failure> {
+    refuse_empty(&args.path)?;
     let report = {
         let _progress = Progress::spinner("verifying");
         seglog::core::verify_path::<B>(&args.path, args.start_offset)?
