@@ -3,9 +3,10 @@
 //!
 //! `records`: create, append, dump, stat, bench. `recovery`: verify, recover, and append
 //! on a damaged segment. `errors`: files that are missing, not segments, or locked, and
-//! usage errors.
+//! usage errors. `files`: cp, mv and rm of a segment with its sidecar.
 
 mod errors;
+mod files;
 mod records;
 mod recovery;
 

@@ -1,5 +1,7 @@
 //! Writing and reading records: create, append, dump in each format, stat, bench.
 
+use rstest::rstest;
+
 use super::*;
 
 #[test]
@@ -83,6 +85,40 @@ fn dump_hex_from_and_limit() {
     assert!(inside.stderr.starts_with(&format!("seglog: {}: invalid record at offset 12: ", s(&path))), "{inside:?}");
     assert!(inside.stderr.ends_with("(--from must be a record's offset, as dump and append print them)\n"));
     assert_eq!(inside.stderr.lines().count(), 1);
+}
+
+/// `--from` against a segment whose records lie in [16, 51): one rule on both sides. Below
+/// the start and past the end are usage errors (64); the end itself prints no records;
+/// inside a record is a corrupt read (65).
+#[rstest]
+#[case::before_the_start_offset(8, 64, None)]
+#[case::just_before_the_start_offset(15, 64, None)]
+#[case::the_start_offset(16, 0, Some(3))]
+#[case::a_later_record(27, 0, Some(2))]
+#[case::inside_a_record(28, 65, None)]
+#[case::the_end(51, 0, Some(0))]
+#[case::just_past_the_end(52, 64, None)]
+#[case::the_segment_size(4096, 64, None)]
+#[case::far_past_the_segment(1_000_000, 64, None)]
+fn dump_from(#[case] from: u64, #[case] code: i32, #[case] records: Option<usize>) {
+    let dir = tempdir();
+    let path = segment(dir.path(), "from.seg", 4096, 16, &[b"one", b"two", b"three"]);
+    let from_text = from.to_string();
+    let run = seglog(&["dump", s(&path), "--start-offset", "16", "--from", &from_text]);
+    assert_eq!(run.code, code, "{run:?}");
+    match records {
+        Some(n) => {
+            assert_eq!(run.stdout.lines().count(), n + 2, "{run:?}");
+            assert!(run.stdout.ends_with("summary: 3 records, end 51: clean\n"), "{run:?}");
+        }
+        None => assert_eq!(run.stderr.lines().count(), 1, "{run:?}"),
+    }
+    let side = if from < 16 { "before the start offset 16" } else { "past the end of the records at 51" };
+    if code == 64 {
+        let message = format!("{}: --from {from} is {side}: it must be a record's offset in [16, 51]", s(&path));
+        assert_error(&run, 64, &message);
+        assert_eq!(run.stdout, "");
+    }
 }
 
 #[test]
