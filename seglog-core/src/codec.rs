@@ -144,17 +144,44 @@ pub fn decode_prefix(bytes: &[u8]) -> Result<Option<Header>, Corruption> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::indexing_slicing, clippy::unwrap_used)]
+    use rstest::rstest;
+
     use super::*;
 
-    #[test]
-    fn round_trip() {
-        for payload in [&b""[..], b"x", b"event data", &[0u8; 1000]] {
-            let h = encode_header(payload);
-            let d = decode_header(h).unwrap().unwrap();
-            assert_eq!(d.payload_len as usize, payload.len());
-            assert_eq!(d.verify(payload), Ok(()));
-            assert_eq!(&h[..4], &(payload.len() as u32).to_le_bytes());
+    /// Bit-at-a-time CRC with the reflected polynomial `poly`: slow, obviously right.
+    fn bitwise(poly: u32, data: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in data {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 { (c >> 1) ^ poly } else { c >> 1 };
+            }
         }
+        !c
+    }
+
+    /// CRC32C (Castagnoli), the record checksum.
+    fn castagnoli(data: &[u8]) -> u32 {
+        bitwise(0x82f6_3b78, data)
+    }
+
+    /// CRC-32/IEEE, what `crc32fast` computes and the published seglog 0.2.2 and 0.3.6
+    /// store under the name CRC32C.
+    fn ieee(data: &[u8]) -> u32 {
+        bitwise(0xedb8_8320, data)
+    }
+
+    #[rstest]
+    #[case::empty(b"")]
+    #[case::one_byte(b"x")]
+    #[case::text(b"event data")]
+    #[case::kilobyte_of_zeros(&[0u8; 1000])]
+    fn round_trip(#[case] payload: &[u8]) {
+        let h = encode_header(payload);
+        let d = decode_header(h).unwrap().unwrap();
+        assert_eq!(d.payload_len as usize, payload.len());
+        assert_eq!(d.verify(payload), Ok(()));
+        assert_eq!(&h[..4], &(payload.len() as u32).to_le_bytes());
     }
 
     #[test]
@@ -172,14 +199,14 @@ mod tests {
         assert!(!decode_header(encode_header(b"part")).unwrap().unwrap().continues_batch);
     }
 
-    #[test]
-    fn reserved_kinds_are_errors() {
-        for kind in 2u32..=3 {
-            let word = (kind << 30) | 5;
-            let mut h = [0u8; 8];
-            h[..4].copy_from_slice(&word.to_le_bytes());
-            assert_eq!(decode_header(h), Err(Corruption::ReservedKind { kind: kind as u8 }));
-        }
+    #[rstest]
+    #[case::kind_2(2)]
+    #[case::kind_3(3)]
+    fn reserved_kinds_are_errors(#[case] kind: u32) {
+        let word = (kind << 30) | 5;
+        let mut h = [0u8; 8];
+        h[..4].copy_from_slice(&word.to_le_bytes());
+        assert_eq!(decode_header(h), Err(Corruption::ReservedKind { kind: kind as u8 }));
     }
 
     #[test]
@@ -188,15 +215,69 @@ mod tests {
         assert!(matches!(h.verify(b"event dat`"), Err(Corruption::ChecksumMismatch { .. })));
     }
 
-    #[test]
-    fn short_prefix_is_an_error() {
-        assert_eq!(decode_prefix(&[1, 2, 3]), Err(Corruption::ShortHeader));
+    #[rstest]
+    #[case::nothing(&[])]
+    #[case::one_byte(&[1])]
+    #[case::three_bytes(&[1, 2, 3])]
+    #[case::seven_bytes(&[1, 2, 3, 4, 5, 6, 7])]
+    fn short_prefix_is_an_error(#[case] bytes: &[u8]) {
+        assert_eq!(decode_prefix(bytes), Err(Corruption::ShortHeader));
     }
 
-    #[test]
-    fn known_vectors() {
-        // Computed outside this crate (bitwise CRC32C) and printed in docs/FORMAT.md.
-        assert_eq!(encode_header(b"event data"), [0x0a, 0, 0, 0, 0x32, 0x53, 0xac, 0xc4]);
-        assert_eq!(encode_header(b""), [0, 0, 0, 0, 0xc7, 0x4b, 0x67, 0x48]);
+    /// Headers as a damaged or hostile file may hold them: what decoding says, and that
+    /// none of them passes the checksum over the payload bytes that follow it (`payload`).
+    #[rstest]
+    #[case::all_zero([0; 8], Ok(None))]
+    #[case::all_ones([0xff; 8], Err(Corruption::ReservedKind { kind: 3 }))]
+    #[case::kind_2([5, 0, 0, 0x80, 1, 2, 3, 4], Err(Corruption::ReservedKind { kind: 2 }))]
+    #[case::kind_3([5, 0, 0, 0xc0, 1, 2, 3, 4], Err(Corruption::ReservedKind { kind: 3 }))]
+    #[case::maximum_length([0xff, 0xff, 0xff, 0x3f, 1, 2, 3, 4], Ok(Some((MAX_PAYLOAD as u32, false))))]
+    #[case::zero_length_with_zero_crc([0, 0, 0, 0x40, 0, 0, 0, 0], Ok(Some((0, true))))]
+    #[case::zero_length_with_a_wrong_crc([0, 0, 0, 0, 1, 0, 0, 0], Ok(Some((0, false))))]
+    #[case::ieee_checksum_of_an_empty_record(ieee_header(b""), Ok(Some((0, false))))]
+    #[case::ieee_checksum_of_a_record(ieee_header(b"123456789"), Ok(Some((9, false))))]
+    fn hostile_headers(#[case] header: [u8; 8], #[case] expected: Result<Option<(u32, bool)>, Corruption>) {
+        let decoded = decode_header(header);
+        assert_eq!(decoded.map(|h| h.map(|h| (h.payload_len, h.continues_batch))), expected);
+        if let Ok(Some(h)) = decoded {
+            let payload = if h.payload_len == 9 { &b"123456789"[..] } else { &[][..] };
+            assert!(matches!(h.verify(payload), Err(Corruption::ChecksumMismatch { .. })), "{header:?}");
+        }
+    }
+
+    /// A kind-0 header for `payload` whose checksum is CRC-32/IEEE instead of CRC32C.
+    fn ieee_header(payload: &[u8]) -> [u8; 8] {
+        let len = (payload.len() as u32).to_le_bytes();
+        let crc = ieee(&[&len[..], payload].concat()).to_le_bytes();
+        [len[0], len[1], len[2], len[3], crc[0], crc[1], crc[2], crc[3]]
+    }
+
+    /// Headers computed outside this crate (bitwise CRC32C) and printed in docs/FORMAT.md.
+    #[rstest]
+    #[case::event_data(b"event data", [0x0a, 0, 0, 0, 0x32, 0x53, 0xac, 0xc4])]
+    #[case::empty(b"", [0, 0, 0, 0, 0xc7, 0x4b, 0x67, 0x48])]
+    fn known_vectors(#[case] payload: &[u8], #[case] header: [u8; 8]) {
+        assert_eq!(encode_header(payload), header);
+    }
+
+    /// The checksum a record stores is CRC32C over its length bytes and payload, never
+    /// CRC-32/IEEE: fails if the record path ever switches to `crc32fast` or the like.
+    #[rstest]
+    #[case::check_string(b"123456789")]
+    #[case::empty(b"")]
+    #[case::text(b"event data")]
+    #[case::kilobyte(&[0xa5; 1024])]
+    fn record_checksum_is_castagnoli_not_ieee(#[case] payload: &[u8]) {
+        // The references themselves, by their published check values.
+        assert_eq!((castagnoli(b"123456789"), ieee(b"123456789")), (0xE306_9283, 0xCBF4_3926));
+        let h = encode_header(payload);
+        let stored = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
+        let covered = [&h[..4], payload].concat();
+        assert_eq!(stored, castagnoli(&covered));
+        assert_ne!(stored, ieee(&covered), "the record checksum is CRC-32/IEEE");
+        let decoded = decode_header(h).unwrap().unwrap();
+        assert_eq!(decoded.verify(payload), Ok(()));
+        let ieee_stored = decode_header(ieee_header(payload)).unwrap().unwrap();
+        assert!(matches!(ieee_stored.verify(payload), Err(Corruption::ChecksumMismatch { .. })));
     }
 }
