@@ -69,7 +69,8 @@ fn crc(c: &mut Criterion) {
         group.bench_function(BenchmarkId::from_parameter("seglog record_crc"), |b| {
             b.iter(|| record_crc(black_box(&data)))
         });
-        group.bench_function(BenchmarkId::from_parameter("table crc32c"), |b| b.iter(|| table_crc32c(black_box(&data))));
+        group
+            .bench_function(BenchmarkId::from_parameter("table crc32c"), |b| b.iter(|| table_crc32c(black_box(&data))));
         group.bench_function(BenchmarkId::from_parameter("crc32fast ieee"), |b| {
             b.iter(|| ieee_crc32::hash(black_box(&data)))
         });

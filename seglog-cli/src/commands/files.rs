@@ -102,7 +102,10 @@ fn open_locked(path: &Path, lock: Lock) -> Result<File, Failure> {
     let file = File::open(path).map_err(|e| Failure::file(path, "cannot open segment", &e))?;
     let meta = file.metadata().map_err(|e| Failure::file(path, "cannot open segment", &e))?;
     if !meta.is_file() {
-        return Err(Failure::new(exit::NO_INPUT, format!("{}: cannot open segment: not a regular file", path.display())));
+        return Err(Failure::new(
+            exit::NO_INPUT,
+            format!("{}: cannot open segment: not a regular file", path.display()),
+        ));
     }
     let locked = match lock {
         Lock::Shared => file.try_lock_shared(),
@@ -136,7 +139,10 @@ fn refuse_sidecar(path: &Path) -> Result<(), Failure> {
 fn refuse_existing(to: &Path) -> Result<(), Failure> {
     for path in [to.to_path_buf(), sidecar_path(to)] {
         if fs::symlink_metadata(&path).is_ok() {
-            return Err(Failure::new(exit::CANT_CREATE, format!("{}: already exists; not replacing it", path.display())));
+            return Err(Failure::new(
+                exit::CANT_CREATE,
+                format!("{}: already exists; not replacing it", path.display()),
+            ));
         }
     }
     Ok(())

@@ -52,7 +52,10 @@ fn refuse_empty(path: &Path) -> Result<(), Failure> {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() && meta.len() == 0 => Err(Failure::new(
             exit::DATA,
-            format!("{}: not a segment: the file is empty (a segment is pre-allocated to its full size)", path.display()),
+            format!(
+                "{}: not a segment: the file is empty (a segment is pre-allocated to its full size)",
+                path.display()
+            ),
         )),
         _ => Ok(()),
     }

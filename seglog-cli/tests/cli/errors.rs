@@ -89,10 +89,8 @@ fn exit_code_per_input(
         assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
     }
     if input == Input::Empty {
-        let message = format!(
-            "{}: not a segment: the file is empty (a segment is pre-allocated to its full size)",
-            s(&path)
-        );
+        let message =
+            format!("{}: not a segment: the file is empty (a segment is pre-allocated to its full size)", s(&path));
         assert_error(&run, 65, &message);
     }
     if command != "append" || expected != 0 {

@@ -34,7 +34,10 @@ fn cp_copies_segment_and_sidecar_and_the_copy_is_its_own() {
     assert_eq!(names(dir.path()), ["copy.seg", "copy.seg.flushed", "three.seg", "three.seg.flushed"]);
     // The copy takes appends of its own; the original does not see them.
     assert_eq!(seglog_with_input(&["append", s(&to)], b"four\n").stdout, "35\n");
-    assert_eq!(seglog(&["verify", s(&to)]).stdout.lines().next(), Some(format!("{}: 4 records, end 47: clean", s(&to)).as_str()));
+    assert_eq!(
+        seglog(&["verify", s(&to)]).stdout.lines().next(),
+        Some(format!("{}: 4 records, end 47: clean", s(&to)).as_str())
+    );
     assert_eq!(both(&from), original);
 }
 
@@ -61,7 +64,11 @@ fn rm_removes_segment_and_sidecar() {
     let run = seglog(&["rm", s(&path)]);
     assert_eq!((run.code, run.stdout.as_str()), (0, format!("removed {}\n", s(&path)).as_str()));
     assert_eq!(names(dir.path()), ["keep.seg", "keep.seg.flushed"]);
-    assert_error(&seglog(&["rm", s(&path)]), 66, &format!("{}: cannot open segment: No such file or directory", s(&path)));
+    assert_error(
+        &seglog(&["rm", s(&path)]),
+        66,
+        &format!("{}: cannot open segment: No such file or directory", s(&path)),
+    );
     assert_eq!(seglog(&["verify", s(&keep)]).code, 0);
 }
 
