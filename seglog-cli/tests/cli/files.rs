@@ -133,7 +133,7 @@ fn a_writer_holding_the_segment_refuses(#[values("cp", "mv", "rm")] command: &st
     if command != "rm" {
         args.push(s(&to));
     }
-    let message = format!("{}: the segment is locked by a writer; stop it and try again", s(&path));
+    let message = format!("{}: the segment is locked by a writer or a copy in progress; try again later", s(&path));
     assert_error(&seglog(&args), 75, &message);
     assert_eq!(both(&path), original);
     assert_eq!(names(dir.path()), ["held.seg", "held.seg.flushed"]);
@@ -155,4 +155,27 @@ fn a_sidecar_is_not_taken_for_a_segment(#[values("cp", "mv", "rm")] command: &st
     let message = format!("{}: this is the sidecar of the segment {}; name the segment", s(&sidecar), s(&path));
     assert_error(&seglog(&args), 64, &message);
     assert_eq!(names(dir.path()), ["three.seg", "three.seg.flushed"]);
+}
+
+/// `cp` holds the lock shared: what that excludes is decided here with the lock held by
+/// the test, not by racing a copy. A writer (`append`) is kept out; another copy is not;
+/// `mv` and `rm`, which take it exclusively, are kept out.
+#[test]
+fn a_copy_in_progress_keeps_writers_out_but_not_other_copies() {
+    let dir = tempdir();
+    let path = three(dir.path());
+    let original = both(&path);
+    let held = std::fs::File::open(&path).expect("open");
+    held.try_lock_shared().expect("a shared lock, as cp takes");
+    let run = seglog_with_input(&["append", s(&path)], b"four\n");
+    assert_error(&run, 75, &format!("{}: the segment is locked by another writer", s(&path)));
+    let copy = dir.path().join("copy.seg");
+    assert_eq!(seglog(&["cp", s(&path), s(&copy)]).code, 0);
+    assert_eq!(both(&copy), original);
+    let locked = format!("{}: the segment is locked by a writer or a copy in progress; try again later", s(&path));
+    assert_error(&seglog(&["mv", s(&path), s(&dir.path().join("moved.seg"))]), 75, &locked);
+    assert_error(&seglog(&["rm", s(&path)]), 75, &locked);
+    assert_eq!(both(&path), original);
+    drop(held);
+    assert_eq!(seglog_with_input(&["append", s(&path)], b"four\n").stdout, "35\n");
 }
