@@ -115,7 +115,7 @@ fn open_locked(path: &Path, lock: Lock) -> Result<File, Failure> {
         Ok(()) => Ok(file),
         Err(TryLockError::WouldBlock) => Err(Failure::new(
             exit::LOCKED,
-            format!("{}: the segment is locked by a writer; stop it and try again", path.display()),
+            format!("{}: the segment is locked by a writer or a copy in progress; try again later", path.display()),
         )),
         Err(TryLockError::Error(e)) => Err(Failure::file(path, "locking the segment", &e)),
     }
