@@ -65,6 +65,10 @@ fn recover_on_unopenable_is_one_plain_line_and_66(#[case] input: Unopenable, #[c
 #[case::clean(Input::Clean, 0, 0, 0, 0)]
 #[case::torn_tail(Input::Torn, 1, 0, 0, 2)]
 #[case::damaged_mid_log(Input::Damaged, 2, 0, 0, 2)]
+#[case::reserved_kind_after_the_records(Input::Hostile(35, [5, 0, 0, 0x80, 1, 2, 3, 4]), 1, 0, 0, 2)]
+#[case::length_past_the_segment_after_the_records(Input::Hostile(35, [0xff, 0xff, 0xff, 0x3f, 1, 2, 3, 4]), 1, 0, 0, 2)]
+#[case::reserved_kind_mid_log(Input::Hostile(11, [3, 0, 0, 0xc0, 1, 2, 3, 4]), 2, 0, 0, 2)]
+#[case::length_past_the_segment_mid_log(Input::Hostile(11, [0xff, 0xff, 0xff, 0x3f, 1, 2, 3, 4]), 2, 0, 0, 2)]
 fn exit_code_per_input(
     #[case] input: Input,
     #[case] verify: i32,
@@ -106,6 +110,8 @@ enum Input {
     Clean,
     Torn,
     Damaged,
+    /// The three records with these 8 bytes written over a header at this offset.
+    Hostile(usize, [u8; 8]),
 }
 
 impl Input {
@@ -123,6 +129,13 @@ impl Input {
             Input::Damaged => {
                 let path = three(dir);
                 flip(&path, 21);
+                return path;
+            }
+            Input::Hostile(offset, header) => {
+                let path = three(dir);
+                let mut bytes = std::fs::read(&path).expect("read");
+                bytes[offset..offset + 8].copy_from_slice(&header);
+                std::fs::write(&path, bytes).expect("write");
                 return path;
             }
         }
