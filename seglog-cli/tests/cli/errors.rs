@@ -268,27 +268,32 @@ fn create_refuses_an_existing_file() {
     assert_error(&run, 73, &format!("{}: cannot create segment: File exists", s(&path)));
 }
 
-#[test]
-fn usage_errors_exit_64_and_help_exits_0() {
-    for args in [
-        &["create", "x.seg", "--size", "12 parsecs"][..],
-        &["create", "x.seg"],
-        &["frobnicate"],
-        &["dump", "x.seg", "--format", "xml"],
-        &["bench", "--backend", "tape"],
-        &["bench", "--count", "0"],
-        &[],
-    ] {
-        let run = seglog(args);
-        assert_eq!(run.code, 64, "{args:?}: {run:?}");
-        assert_eq!(run.stdout, "", "{args:?}");
-    }
-    let bad_unit = seglog(&["create", "x.seg", "--size", "12 parsecs"]);
-    assert!(bad_unit.stderr.contains("unknown size unit `parsecs`"), "{bad_unit:?}");
-    for command in ["create", "append", "dump", "verify", "recover", "stat", "follow", "cp", "mv", "rm", "bench"] {
-        let run = seglog(&[command, "--help"]);
-        assert_eq!(run.code, 0, "{command}");
-        assert!(run.stdout.contains("Exit codes:\n  0   success"), "{command}: {}", run.stdout);
-        assert!(run.stdout.contains("75  the segment is locked"), "{command}");
-    }
+/// Arguments clap refuses: exit 64 (not clap's 2, which means "damaged" here), nothing
+/// on stdout, and clap's reason on stderr.
+#[rstest]
+#[case::unknown_size_unit(&["create", "x.seg", "--size", "12 parsecs"], "unknown size unit `parsecs`")]
+#[case::create_without_size(&["create", "x.seg"], "--size <SIZE>")]
+#[case::unknown_command(&["frobnicate"], "unrecognized subcommand 'frobnicate'")]
+#[case::unknown_format(&["dump", "x.seg", "--format", "xml"], "invalid value 'xml'")]
+#[case::unknown_backend(&["bench", "--backend", "tape"], "invalid value 'tape'")]
+#[case::bench_zero_count(&["bench", "--count", "0"], "invalid value '0'")]
+#[case::cp_without_destination(&["cp", "x.seg"], "<DST>")]
+#[case::mv_without_destination(&["mv", "x.seg"], "<DST>")]
+#[case::rm_without_segment(&["rm"], "<SEGMENT>")]
+#[case::no_arguments(&[], "Usage: seglog")]
+fn usage_errors_exit_64(#[case] args: &[&str], #[case] reason: &str) {
+    let run = seglog(args);
+    assert_eq!((run.code, run.stdout.as_str()), (64, ""), "{run:?}");
+    assert!(run.stderr.contains(reason), "{run:?}");
+}
+
+#[rstest]
+fn help_exits_0_and_lists_the_exit_codes(
+    #[values("create", "append", "dump", "verify", "recover", "stat", "follow", "cp", "mv", "rm", "bench")]
+    command: &str,
+) {
+    let run = seglog(&[command, "--help"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("Exit codes:\n  0   success"), "{}", run.stdout);
+    assert!(run.stdout.contains("75  the segment is locked"), "{}", run.stdout);
 }
