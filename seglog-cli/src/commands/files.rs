@@ -17,8 +17,11 @@ use rustix::fs::{CWD, RenameFlags};
 use seglog::core::fs::sync_parent_dir;
 use seglog::core::sidecar::sidecar_path;
 
+use self::plan::Step;
 use super::stdout;
 use crate::exit::{self, Failure};
+
+mod plan;
 
 /// How `cp` and `mv` lock the source against writers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,7 +36,8 @@ enum Lock {
 pub fn cp(from: &Path, to: &Path) -> Result<u8, Failure> {
     let source = open_locked(from, Lock::Shared)?;
     refuse_existing(to)?;
-    copy_into_place(&source, from, to)?;
+    let steps = plan::cp(from, to, exists(&sidecar_path(from))?);
+    run(&steps, (from, &source)).map_err(|failed| failed.undo(&steps))?;
     done(format_args!("copied {} to {}", from.display(), to.display()))
 }
 
@@ -42,32 +46,19 @@ pub fn cp(from: &Path, to: &Path) -> Result<u8, Failure> {
 pub fn mv(from: &Path, to: &Path) -> Result<u8, Failure> {
     let source = open_locked(from, Lock::Exclusive)?;
     refuse_existing(to)?;
-    let sidecar = sidecar_path(from);
-    let has_sidecar = exists(&sidecar)?;
-    if has_sidecar {
-        place_sidecar_copy(&sidecar, to)?;
-    }
-    match rename_no_replace(from, to) {
-        Ok(()) => {
-            sync_dirs(from, to)?;
-            if has_sidecar {
-                remove(&sidecar)?;
-            }
+    let sidecar = exists(&sidecar_path(from))?;
+    let steps = plan::mv(from, to, sidecar);
+    match run(&steps, (from, &source)) {
+        Ok(()) => {}
+        Err(failed) if failed.kind == Some(io::ErrorKind::CrossesDevices) => {
+            // No rename reaches another filesystem: copy instead, after what is done.
+            let mut steps = steps.get(..failed.done).unwrap_or_default().to_vec();
+            let done = steps.len();
+            steps.extend(plan::mv_across(from, to, sidecar));
+            run(steps.get(done..).unwrap_or_default(), (from, &source))
+                .map_err(|failed| Failed { done: done + failed.done, ..failed }.undo(&steps))?;
         }
-        Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
-            // Another filesystem: no rename reaches it. The sidecar copy is already in
-            // place; copy the segment beside it, then delete the source.
-            copy_segment_into_place(&source, from, to)?;
-            remove_segment(from)?;
-        }
-        Err(e) => {
-            if has_sidecar {
-                // Undo the copy, so `to.flushed` does not outlive a failed move; the error
-                // that matters is `e`.
-                let _ = remove(&sidecar_path(to));
-            }
-            return Err(Failure::file(to, "moving the segment here", &e));
-        }
+        Err(failed) => return Err(failed.undo(&steps)),
     }
     drop(source);
     done(format_args!("moved {} to {}", from.display(), to.display()))
@@ -78,13 +69,77 @@ pub fn mv(from: &Path, to: &Path) -> Result<u8, Failure> {
 pub fn rm(path: &Path) -> Result<u8, Failure> {
     let sidecar = sidecar_path(path);
     if !exists(path)? && exists(&sidecar)? {
-        remove(&sidecar)?;
+        fs::remove_file(&sidecar).map_err(|e| Failure::file(&sidecar, "removing it", &e))?;
+        sync_parent_dir(&sidecar).map_err(|e| Failure::file(&sidecar, "syncing its directory", &e))?;
         return done(format_args!("removed {}, a sidecar without its segment", sidecar.display()));
     }
     let segment = open_locked(path, Lock::Exclusive)?;
-    remove_segment(path)?;
+    let steps = plan::rm(path, exists(&sidecar)?);
+    run(&steps, (path, &segment)).map_err(|failed| failed.failure)?;
     drop(segment);
     done(format_args!("removed {}", path.display()))
+}
+
+/// A plan that stopped: how many steps took effect, and why the next did not.
+struct Failed {
+    /// Steps whose change took effect (a step whose directory sync failed counts: its
+    /// change may be visible, so it is not undone).
+    done: usize,
+    /// The OS error's kind, for `mv` to tell "another filesystem" from the rest.
+    kind: Option<io::ErrorKind>,
+    /// What to report.
+    failure: Failure,
+}
+
+impl Failed {
+    /// Takes back the copies made when copies are all that took effect, so a failed `cp`
+    /// or `mv` leaves nothing at the destination; after a rename or a removal, the state is
+    /// consistent as it is (the plan's order sees to it) and is left alone.
+    fn undo(self, steps: &[Step]) -> Failure {
+        let done = steps.get(..self.done).unwrap_or_default();
+        if done.iter().all(|step| matches!(step, Step::Copy { .. })) {
+            for step in done.iter().rev() {
+                if let Step::Copy { to, .. } = step {
+                    // Already failing; the first error is the one to report.
+                    let _ = fs::remove_file(to).and_then(|()| sync_parent_dir(to));
+                }
+            }
+        }
+        self.failure
+    }
+}
+
+/// Runs `steps` in order, each made durable (directory synced) before the next. `source`
+/// is the segment's path and its locked handle: a copy of the segment reads the handle, so
+/// what is copied is what is locked.
+fn run(steps: &[Step], source: (&Path, &File)) -> Result<(), Failed> {
+    for (i, step) in steps.iter().enumerate() {
+        let failed = |done, e: &io::Error, path: &Path, what: &str| Failed {
+            done,
+            kind: Some(e.kind()),
+            failure: Failure::file(path, what, e),
+        };
+        let changed = match step {
+            Step::Copy { from, to } if from == source.0 => copy_to(source.1, to),
+            Step::Copy { from, to } => {
+                File::open(from).map_err(|e| (e, from.clone(), "opening it")).and_then(|file| copy_to(&file, to))
+            }
+            Step::Rename { from, to } => {
+                rename_no_replace(from, to).map_err(|e| (e, to.clone(), "renaming the segment here"))
+            }
+            Step::Remove(path) => fs::remove_file(path).map_err(|e| (e, path.clone(), "removing it")),
+        };
+        changed.map_err(|(e, path, what)| failed(i, &e, &path, what))?;
+        let synced = match step {
+            Step::Copy { to, .. } => sync_parent_dir(to).map_err(|e| (e, to)),
+            Step::Rename { from, to } => sync_parent_dir(to)
+                .and_then(|()| if from.parent() == to.parent() { Ok(()) } else { sync_parent_dir(from) })
+                .map_err(|e| (e, to)),
+            Step::Remove(path) => sync_parent_dir(path).map_err(|e| (e, path)),
+        };
+        synced.map_err(|(e, path)| failed(i + 1, &e, path, "syncing its directory"))?;
+    }
+    Ok(())
 }
 
 /// Prints `line` and succeeds.
@@ -157,34 +212,9 @@ fn exists(path: &Path) -> Result<bool, Failure> {
     }
 }
 
-/// Copies the sidecar (if any) and then the segment into place at `to`.
-fn copy_into_place(source: &File, from: &Path, to: &Path) -> Result<(), Failure> {
-    let sidecar = sidecar_path(from);
-    if exists(&sidecar)? {
-        place_sidecar_copy(&sidecar, to)?;
-    }
-    copy_segment_into_place(source, from, to)
-}
-
-/// Copies `sidecar` to `to.flushed` through a synced temporary file.
-fn place_sidecar_copy(sidecar: &Path, to: &Path) -> Result<(), Failure> {
-    let target = sidecar_path(to);
-    let file = File::open(sidecar).map_err(|e| Failure::file(sidecar, "opening the sidecar", &e))?;
-    place_copy(&file, sidecar, &target)
-}
-
-/// Copies the segment open as `source` to `to` through a synced temporary file; if that
-/// fails, removes the sidecar copy placed before it, so no sidecar is left without it.
-fn copy_segment_into_place(source: &File, from: &Path, to: &Path) -> Result<(), Failure> {
-    place_copy(source, from, to).inspect_err(|_| {
-        // Already failing; the first error is the one to report.
-        let _ = remove(&sidecar_path(to));
-    })
-}
-
-/// Copies all of `source` (at `from`) to a temporary file beside `target`, syncs it, renames
-/// it to `target` unless that exists, and syncs the directory.
-fn place_copy(source: &File, from: &Path, target: &Path) -> Result<(), Failure> {
+/// Copies all of `source` to a temporary file beside `target`, syncs it, and
+/// renames it to `target` unless that exists. The caller syncs the directory.
+fn copy_to(source: &File, target: &Path) -> Result<(), (io::Error, PathBuf, &'static str)> {
     let temp = temp_path(target);
     let copied = (|| {
         let mut out = OpenOptions::new().write(true).create_new(true).open(&temp)?;
@@ -194,41 +224,15 @@ fn place_copy(source: &File, from: &Path, target: &Path) -> Result<(), Failure> 
         out.flush()?;
         out.sync_all()
     })();
-    let placed = copied
-        .map_err(|e| Failure::file(&temp, &format!("copying {} here", from.display()), &e))
-        .and_then(|()| rename_no_replace(&temp, target).map_err(|e| Failure::file(target, "creating it", &e)))
-        .and_then(|()| sync_parent_dir(target).map_err(|e| Failure::file(target, "syncing its directory", &e)));
+    let placed = match copied {
+        Ok(()) => rename_no_replace(&temp, target).map_err(|e| (e, target.to_path_buf(), "creating it")),
+        Err(e) => Err((e, target.to_path_buf(), "writing the copy")),
+    };
     if placed.is_err() {
         // The error to report is the one above; a temporary file left behind is harmless.
         let _ = fs::remove_file(&temp);
     }
     placed
-}
-
-/// Deletes the segment, then its sidecar, syncing the directory after each, so no segment
-/// name is ever without its sidecar.
-fn remove_segment(path: &Path) -> Result<(), Failure> {
-    remove(path)?;
-    let sidecar = sidecar_path(path);
-    if exists(&sidecar)? {
-        remove(&sidecar)?;
-    }
-    Ok(())
-}
-
-/// Deletes `path` and syncs its directory.
-fn remove(path: &Path) -> Result<(), Failure> {
-    fs::remove_file(path).map_err(|e| Failure::file(path, "removing it", &e))?;
-    sync_parent_dir(path).map_err(|e| Failure::file(path, "syncing its directory", &e))
-}
-
-/// Syncs the directories of `a` and `b` (once if they are the same).
-fn sync_dirs(a: &Path, b: &Path) -> Result<(), Failure> {
-    sync_parent_dir(b).map_err(|e| Failure::file(b, "syncing its directory", &e))?;
-    if a.parent() != b.parent() {
-        sync_parent_dir(a).map_err(|e| Failure::file(a, "syncing its directory", &e))?;
-    }
-    Ok(())
 }
 
 /// Renames `from` to `to`, failing with `AlreadyExists` rather than replace `to`.
