@@ -92,18 +92,12 @@ struct Failed {
 }
 
 impl Failed {
-    /// Takes back the copies made when copies are all that took effect, so a failed `cp`
-    /// or `mv` leaves nothing at the destination; after a rename or a removal, the state is
-    /// consistent as it is (the plan's order sees to it) and is left alone.
+    /// Takes back what [`plan::undo`] says, so a failed `cp` or `mv` leaves nothing at the
+    /// destination, and returns the failure to report.
     fn undo(self, steps: &[Step]) -> Failure {
-        let done = steps.get(..self.done).unwrap_or_default();
-        if done.iter().all(|step| matches!(step, Step::Copy { .. })) {
-            for step in done.iter().rev() {
-                if let Step::Copy { to, .. } = step {
-                    // Already failing; the first error is the one to report.
-                    let _ = fs::remove_file(to).and_then(|()| sync_parent_dir(to));
-                }
-            }
+        for path in plan::undo(steps, self.done) {
+            // Already failing; the first error is the one to report.
+            let _ = fs::remove_file(path).and_then(|()| sync_parent_dir(path));
         }
         self.failure
     }

@@ -59,6 +59,23 @@ pub fn rm(path: &Path, sidecar: bool) -> Vec<Step> {
     steps
 }
 
+/// What to delete, newest first, when a plan stops after its first `done` steps took
+/// effect: the copies, if copies are all that took effect. After a rename or a removal the
+/// state is consistent as it is (the order of the steps sees to it), and is left alone.
+pub fn undo(steps: &[Step], done: usize) -> Vec<&Path> {
+    let done = steps.get(..done).unwrap_or(steps);
+    if !done.iter().all(|step| matches!(step, Step::Copy { .. })) {
+        return Vec::new();
+    }
+    done.iter()
+        .rev()
+        .filter_map(|step| match step {
+            Step::Copy { to, .. } => Some(to.as_path()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The sidecar copy that starts `cp` and `mv`, if the source has a sidecar.
 fn copy_sidecar(from: &Path, to: &Path, sidecar: bool) -> Vec<Step> {
     if sidecar { vec![Step::Copy { from: sidecar_path(from), to: sidecar_path(to) }] } else { Vec::new() }
@@ -137,7 +154,40 @@ mod tests {
         }
     }
 
-    /// Which command's plan, for the table below.
+    /// A plan stopped after `done` steps: what is taken back, for a source with a sidecar.
+    #[rstest]
+    #[case::cp_before_anything(Command::Cp, 0, &[])]
+    #[case::cp_after_the_sidecar_copy(Command::Cp, 1, &["e/b.seg.flushed"])]
+    #[case::cp_after_both_copies(Command::Cp, 2, &["e/b.seg", "e/b.seg.flushed"])]
+    #[case::mv_after_the_sidecar_copy(Command::Mv, 1, &["e/b.seg.flushed"])]
+    #[case::mv_after_the_rename(Command::Mv, 2, &[])]
+    #[case::mv_after_everything(Command::Mv, 3, &[])]
+    #[case::mv_across_after_the_segment_copy(Command::MvAcrossFilesystems, 2, &["e/b.seg", "e/b.seg.flushed"])]
+    #[case::mv_across_after_removing_the_source(Command::MvAcrossFilesystems, 3, &[])]
+    #[case::rm_after_the_segment(Command::Rm, 1, &[])]
+    fn a_failed_plan_takes_back_only_copies(#[case] command: Command, #[case] done: usize, #[case] undone: &[&str]) {
+        let steps = plan_of(command, true);
+        assert_eq!(undo(&steps, done), undone.iter().map(Path::new).collect::<Vec<_>>());
+    }
+
+    /// The steps `command` takes from d/a.seg to e/b.seg.
+    fn plan_of(command: Command, sidecar: bool) -> Vec<Step> {
+        let (from, to) = (Path::new("d/a.seg"), Path::new("e/b.seg"));
+        match command {
+            Command::Cp => cp(from, to, sidecar),
+            Command::Mv => mv(from, to, sidecar),
+            // The rename is tried and fails, leaving the sidecar copy before it done.
+            Command::MvAcrossFilesystems => {
+                let mut steps: Vec<Step> =
+                    mv(from, to, sidecar).into_iter().take_while(|s| !matches!(s, Step::Rename { .. })).collect();
+                steps.extend(mv_across(from, to, sidecar));
+                steps
+            }
+            Command::Rm => rm(from, sidecar),
+        }
+    }
+
+    /// Which command's plan, for the tables here.
     #[derive(Clone, Copy, Debug)]
     enum Command {
         Cp,
@@ -152,18 +202,7 @@ mod tests {
         #[values(true, false)] sidecar: bool,
     ) {
         let (from, to) = (Path::new("d/a.seg"), Path::new("e/b.seg"));
-        let steps = match command {
-            Command::Cp => cp(from, to, sidecar),
-            Command::Mv => mv(from, to, sidecar),
-            // The rename is tried and fails, leaving the sidecar copy before it done.
-            Command::MvAcrossFilesystems => {
-                let mut steps: Vec<Step> =
-                    mv(from, to, sidecar).into_iter().take_while(|s| !matches!(s, Step::Rename { .. })).collect();
-                steps.extend(mv_across(from, to, sidecar));
-                steps
-            }
-            Command::Rm => rm(from, sidecar),
-        };
+        let steps = plan_of(command, sidecar);
         let start: Vec<PathBuf> =
             [Some(from.to_path_buf()), sidecar.then(|| sidecar_path(from))].into_iter().flatten().collect();
         let mut dir = Dir::with(&start.iter().map(PathBuf::as_path).collect::<Vec<_>>());
