@@ -123,7 +123,16 @@ fn run(steps: &[Step], source: (&Path, &File)) -> Result<(), Failed> {
             }
             Step::Remove(path) => fs::remove_file(path).map_err(|e| (e, path.clone(), "removing it")),
         };
-        changed.map_err(|(e, path, what)| failed(i, &e, &path, what))?;
+        changed.map_err(|(e, path, what)| {
+            let mut failed = failed(i, &e, &path, what);
+            // A destination that cannot be made (its directory missing or not writable) is
+            // "cannot create", not the missing input the same OS error means elsewhere.
+            let destination = matches!(step, Step::Copy { to, .. } | Step::Rename { to, .. } if *to == path);
+            if destination && matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied) {
+                failed.failure.code = exit::CANT_CREATE;
+            }
+            failed
+        })?;
         let synced = match step {
             Step::Copy { to, .. } => sync_parent_dir(to).map_err(|e| (e, to)),
             Step::Rename { from, to } => sync_parent_dir(to)

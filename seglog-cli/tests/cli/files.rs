@@ -179,3 +179,17 @@ fn a_copy_in_progress_keeps_writers_out_but_not_other_copies() {
     drop(held);
     assert_eq!(seglog_with_input(&["append", s(&path)], b"four\n").stdout, "35\n");
 }
+
+/// A destination whose directory is missing cannot be made (73); the source is untouched
+/// and nothing is left behind.
+#[rstest]
+fn a_destination_in_a_missing_directory_cannot_be_made(#[values("cp", "mv")] command: &str) {
+    let dir = tempdir();
+    let from = three(dir.path());
+    let original = both(&from);
+    let to = dir.path().join("missing").join("to.seg");
+    let message = format!("{}: writing the copy: No such file or directory", s(&sidecar_path(&to)));
+    assert_error(&seglog(&[command, s(&from), s(&to)]), 73, &message);
+    assert_eq!(both(&from), original);
+    assert_eq!(names(dir.path()), ["three.seg", "three.seg.flushed"]);
+}
