@@ -24,7 +24,8 @@ pub const DATA: u8 = 65;
 pub const NO_INPUT: u8 = 66;
 /// An unexpected condition: a library error this tool does not know yet (`EX_SOFTWARE`).
 pub const SOFTWARE: u8 = 70;
-/// `create`, `cp`, `mv` or `bench --keep`: the file already exists (`EX_CANTCREAT`).
+/// `create`, `cp`, `mv` or `bench --keep`: the file already exists, or `cp`/`mv` cannot make
+/// it in its directory (`EX_CANTCREAT`).
 pub const CANT_CREATE: u8 = 73;
 /// An I/O error, including a full segment (`EX_IOERR`).
 pub const IO: u8 = 74;
@@ -42,7 +43,7 @@ Exit codes:
       or a file that is not a segment (empty)
   66  the segment or input file is missing, a directory, or unreadable
   70  internal error
-  73  the file to create already exists
+  73  the file to create already exists, or cannot be made in its directory
   74  I/O error, or the segment is full
   75  the segment is locked by a writer; try again later";
 
