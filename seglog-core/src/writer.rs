@@ -4,6 +4,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::ahead::ZeroAhead;
 use crate::codec::{HEADER_LEN, MAX_PAYLOAD, encode_header_kind, len_bytes};
 use crate::crc::crc32c;
 use crate::error::{Error, Result, check_start_offset};
@@ -46,6 +47,8 @@ pub struct Writer<B: SegmentIo> {
     report: RecoveryReport,
     /// Where followers in other processes learn the durable end (path-opened writers only).
     sidecar: Option<Sidecar>,
+    /// Written zeros ahead of the write position, so frequent syncs land in written blocks.
+    ahead: ZeroAhead,
 }
 
 impl<B: OpenSegment> Writer<B> {
@@ -71,6 +74,9 @@ impl<B: OpenSegment> Writer<B> {
             return Err(invalid(path, format!("segment size {size} is not a multiple of the backend's block size")));
         }
         let mut writer = Self::start(Arc::new(io), RecoveryReport::fresh(start_offset))?;
+        if prealloc == Preallocation::Zeroed {
+            writer.ahead.all_written(size);
+        }
         match Sidecar::open(path, start_offset) {
             Ok(sidecar) => writer.sidecar = Some(sidecar),
             Err(e) => {
@@ -167,6 +173,7 @@ impl<B: SegmentIo> Writer<B> {
             poison: None,
             report,
             sidecar: None,
+            ahead: ZeroAhead::new(end),
         })
     }
 
@@ -280,6 +287,7 @@ impl<B: SegmentIo> Writer<B> {
     pub fn sync(&mut self) -> Result<u64> {
         self.check_poison()?;
         self.flush_buf()?;
+        self.ahead.before_sync(&*self.io, self.write_offset);
         if let Err(e) = self.io.sync() {
             return Err(self.poisoned("syncing", self.write_offset, e));
         }
