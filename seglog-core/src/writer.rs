@@ -62,8 +62,9 @@ impl<B: OpenSegment> Writer<B> {
     }
 
     /// [`create`](Self::create), choosing how the segment's space is reserved.
-    /// [`Preallocation::Zeroed`] writes the whole segment once at creation so that later
-    /// syncs land in written blocks (about twice as fast per `fdatasync` on ext4).
+    /// [`Preallocation::Zeroed`] writes the whole segment once at creation so that every
+    /// later sync lands in written blocks; the default gets most of that without the
+    /// up-front write, by zero-filling ahead while syncs are frequent (see [`Preallocation`]).
     pub fn create_with(path: impl AsRef<Path>, size: u64, start_offset: u64, prealloc: Preallocation) -> Result<Self> {
         let path = path.as_ref();
         check_start_offset(path, size, start_offset)?;
@@ -284,6 +285,10 @@ impl<B: SegmentIo> Writer<B> {
 
     /// Writes what is buffered, makes it durable, and then publishes the new flushed
     /// offset to readers; returns it. A failure poisons the writer.
+    ///
+    /// When syncs are frequent, a sync also writes zeros over a bounded region (64 KiB to
+    /// 1 MiB) past the write position, so that the blocks the next syncs land in are
+    /// already written; see [`Preallocation`].
     pub fn sync(&mut self) -> Result<u64> {
         self.check_poison()?;
         self.flush_buf()?;
