@@ -23,15 +23,23 @@ const APPEND_SEGMENT: u64 = 256 << 20;
 const READ_BYTES: u64 = 64 << 20;
 const SCAN_BYTES: u64 = 256 << 20;
 
+/// How an append benchmark's segments start.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// Created and then read once, so every page is in the page cache.
+    Prewarmed,
+    /// Just created, as an application meets a new segment.
+    Fresh,
+}
+
 /// Appends `batch` records of `len` bytes per iteration, syncing after every `sync_every`
 /// (never, if `None`). The log lives across criterion's samples; a full one is replaced
-/// (created and read into the page cache) untimed.
+/// (created, and read into the page cache if `start` says so) untimed.
 fn appends<L: Log>(
     log: &mut Option<L>,
     path: &Path,
-    len: usize,
-    batch: u64,
-    sync_every: Option<u64>,
+    (len, batch, sync_every): (usize, u64, Option<u64>),
+    start: Start,
     iters: u64,
 ) -> Duration {
     let record = payload(len);
@@ -41,7 +49,9 @@ fn appends<L: Log>(
             drop(log.take());
             remove(path);
             let fresh = L::create(path, APPEND_SEGMENT);
-            prewarm(path);
+            if start == Start::Prewarmed {
+                prewarm(path);
+            }
             *log = Some(fresh);
         }
         let l = log.as_mut().expect("log");
@@ -65,6 +75,7 @@ fn bench_appends<L: Log>(
     len: usize,
     batch: u64,
     sync_every: Option<u64>,
+    start: Start,
 ) {
     let path = dir.join(format!("append-{}", L::NAME));
     let mut log: Option<L> = None;
@@ -74,7 +85,7 @@ fn bench_appends<L: Log>(
         g.sample_size(30).measurement_time(Duration::from_secs(6));
     }
     g.bench_function(BenchmarkId::from_parameter(L::NAME), |b| {
-        b.iter_custom(|n| appends::<L>(&mut log, &path, len, batch, sync_every, n))
+        b.iter_custom(|n| appends::<L>(&mut log, &path, (len, batch, sync_every), start, n))
     });
     g.finish();
     drop(log);
@@ -86,13 +97,33 @@ fn append_unsynced<L: Log>(c: &mut Criterion, dir: &Path) {
         return;
     }
     for (len, batch, label) in [(100, 10_000, "100B"), (1024, 2_000, "1KiB"), (64 << 10, 32, "64KiB")] {
-        bench_appends::<L>(c, dir, format!("append_unsynced_{label}"), len, batch, None);
+        bench_appends::<L>(c, dir, format!("append_unsynced_{label}"), len, batch, None, Start::Prewarmed);
     }
 }
 
 fn append_synced<L: Log>(c: &mut Criterion, dir: &Path) {
     for every in [1u64, 10, 100] {
-        bench_appends::<L>(c, dir, format!("append_1KiB_sync_every_{every}"), 1024, every, Some(every));
+        bench_appends::<L>(
+            c,
+            dir,
+            format!("append_1KiB_sync_every_{every}"),
+            1024,
+            every,
+            Some(every),
+            Start::Prewarmed,
+        );
+    }
+}
+
+/// Appends into segments as `Writer::create` leaves them, never read: what a new segment
+/// costs an application.
+fn append_fresh<L: Log>(c: &mut Criterion, dir: &Path) {
+    if L::UNSYNCED {
+        bench_appends::<L>(c, dir, "append_fresh_unsynced_1KiB".into(), 1024, 2_000, None, Start::Fresh);
+    }
+    for every in [1u64, 10] {
+        let group = format!("append_fresh_1KiB_sync_every_{every}");
+        bench_appends::<L>(c, dir, group, 1024, every, Some(every), Start::Fresh);
     }
 }
 
@@ -324,6 +355,11 @@ fn peers(c: &mut Criterion) {
     append_synced::<Seglog<DirectIo>>(c, dir);
     append_synced::<Upstream>(c, dir);
     append_synced::<Okaywal>(c, dir);
+
+    append_fresh::<RawLog>(c, dir);
+    append_fresh::<Seglog<FileIo>>(c, dir);
+    append_fresh::<SeglogZeroed>(c, dir);
+    append_fresh::<Upstream>(c, dir);
 
     random_reads::<RawLog, RawRead>(c, dir);
     random_reads::<Seglog<FileIo>, SeglogRead<FileIo>>(c, dir);
