@@ -68,7 +68,7 @@ impl Failure {
 impl From<seglog::Error> for Failure {
     fn from(e: seglog::Error) -> Self {
         let code = match &e {
-            seglog::Error::Io { source, .. } => io_code(source.kind()),
+            seglog::Error::Io { source, .. } | seglog::Error::Open { source, .. } => io_code(source.kind()),
             seglog::Error::Corrupt { .. } | seglog::Error::RecordTooLarge { .. } => DATA,
             seglog::Error::Damaged { .. } => DAMAGED,
             seglog::Error::Locked { .. } => LOCKED,

@@ -7,8 +7,7 @@ use super::*;
 fn missing_file_is_one_line_and_66() {
     let dir = tempdir();
     let path = dir.path().join("missing.seg");
-    let message =
-        format!("{}: I/O error while opening segment at offset 0: No such file or directory (os error 2)", s(&path));
+    let message = format!("{}: opening segment failed: not found: No such file or directory (os error 2)", s(&path));
     for command in ["dump", "verify", "stat", "append"] {
         assert_error(&seglog(&[command, s(&path)]), 66, &message);
     }
@@ -20,11 +19,11 @@ fn missing_file_is_one_line_and_66() {
 fn directory_is_one_line_and_66() {
     let dir = tempdir();
     let path = dir.path();
-    let read_only = format!("{}: I/O error while opening segment at offset 0: not a regular file", s(path));
+    let read_only = format!("{}: opening segment failed: not a regular file", s(path));
     for command in ["dump", "verify", "stat", "append"] {
         assert_error(&seglog(&[command, s(path)]), 66, &read_only);
     }
-    let writer = format!("{}: I/O error while opening segment at offset 0: Is a directory (os error 21)", s(path));
+    let writer = format!("{}: opening segment failed: is a directory: Is a directory (os error 21)", s(path));
     assert_error(&seglog(&["recover", s(path)]), 66, &writer);
 }
 
@@ -112,7 +111,7 @@ fn create_refuses_an_existing_file() {
     assert_error(
         &run,
         73,
-        &format!("{}: I/O error while creating segment at offset 0: File exists (os error 17)", s(&path)),
+        &format!("{}: creating segment failed: already exists: File exists (os error 17)", s(&path)),
     );
 }
 
