@@ -53,6 +53,12 @@ impl<B: OpenSegment> Writer<B> {
     ///
     /// Fails if the file exists. If pre-allocation fails the file is removed again.
     /// Space is reserved with `fallocate`; see [`create_with`](Self::create_with).
+    ///
+    /// Also creates (or takes over) the sidecar `<path>.flushed`, where the writer
+    /// publishes the durable end for [`Follower`](crate::Follower)s in other processes
+    /// (docs/FORMAT.md, section 3.1). Recovery never needs it, but it belongs to the
+    /// segment: move, copy and delete it with the segment (the `seglog` tool's `mv`, `cp`
+    /// and `rm` do).
     pub fn create(path: impl AsRef<Path>, size: u64, start_offset: u64) -> Result<Self> {
         Self::create_with(path, size, start_offset, Preallocation::Fallocate)
     }
@@ -89,6 +95,9 @@ impl<B: OpenSegment> Writer<B> {
     /// a file that is not a segment, that zeroes it from `start_offset` on: check your
     /// header region first, or use [`RecoveryMode::Strict`], which refuses when anything
     /// valid-looking would be lost.
+    ///
+    /// Like [`create`](Self::create), keeps the segment's sidecar `<path>.flushed` for
+    /// followers in other processes, creating it if it is missing.
     pub fn open(path: impl AsRef<Path>, start_offset: u64) -> Result<Self> {
         Self::open_with(path, start_offset, RecoveryMode::Truncate)
     }
