@@ -94,7 +94,7 @@ mod tests {
     #[test]
     fn sees_dirty_pages_until_they_are_synced() -> io::Result<()> {
         let dir = tempfile::tempdir_in(env!("CARGO_MANIFEST_DIR"))?;
-        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).open(dir.path().join("f"))?;
+        let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(dir.path().join("f"))?;
         file.write_all_at(&[7; 3 * 4096], 0)?;
         let before = match cachestat(&file, 0, None) {
             Err(e) if e.kind() == io::ErrorKind::Unsupported => {
