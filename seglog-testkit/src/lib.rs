@@ -6,6 +6,7 @@ pub mod batches;
 pub mod conformance;
 pub mod corruption;
 pub mod crash;
+pub mod durability;
 mod faulty;
 pub mod files;
 pub mod fuzz;
@@ -118,6 +119,14 @@ macro_rules! __suites {
                 truncate_rejects_non_boundaries,
                 readers_follow_a_truncation,
                 failed_truncation_poisons,
+            );
+        }
+        mod durability {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__checks!(durability, $harness;
+                sync_leaves_no_dirty_pages,
+                power_loss_keeps_synced_records,
             );
         }
     };
