@@ -104,7 +104,9 @@ fn dirty_pages_check_catches_a_noop_sync_on_files() {
         return;
     }
     let msg = panics(|| durability::sync_leaves_no_dirty_pages(&mut NoSyncHarness(FileHarness::<FileIo>::new_in(DIR))));
-    assert!(msg.starts_with("durability: after a successful write_segment_header,"), "{msg}");
+    // Normally the first sync is caught; a global sync(2) by another process could flush
+    // the pages first, so any of the checked syncs may be the one named.
+    assert!(msg.starts_with("durability: after a successful"), "{msg}");
     assert!(msg.contains("pages of") && msg.contains("dirty"), "{msg}");
 }
 
