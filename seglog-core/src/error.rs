@@ -175,12 +175,14 @@ pub(crate) fn open_error(path: &std::path::Path, op: &'static str, source: io::E
 }
 
 /// The hint [`Error::NotVisible`] adds when nothing at all is visible.
-fn start_hint(offset: u64, start: u64, end: u64) -> &'static str {
+fn start_hint(offset: u64, start: u64, end: u64) -> String {
     if start == end && offset > start {
-        "; nothing is visible: if the records do not start at that offset, the reader was opened \
-         with the wrong start offset (`Reader::open(path, None)` assumes 0; use `open_closed`)"
+        format!(
+            "; nothing is visible: if the records do not start at offset {start}, the reader was opened \
+             with the wrong start offset (`Reader::open(path, None)` assumes 0; use `open_closed`)"
+        )
     } else {
-        ""
+        String::new()
     }
 }
 
