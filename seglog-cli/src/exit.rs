@@ -72,11 +72,13 @@ impl From<seglog::Error> for Failure {
     fn from(e: seglog::Error) -> Self {
         let code = match &e {
             // Creating with an argument the OS refuses (EINVAL) is a usage error, not missing input.
-            seglog::Error::Io { op, source, .. } if op.starts_with("creating") => match source.kind() {
-                io::ErrorKind::InvalidInput => USAGE,
-                kind => io_code(kind),
-            },
-            seglog::Error::Io { source, .. } => io_code(source.kind()),
+            seglog::Error::Io { op, source, .. } | seglog::Error::Open { op, source, .. } if op.starts_with("creating") => {
+                match source.kind() {
+                    io::ErrorKind::InvalidInput => USAGE,
+                    kind => io_code(kind),
+                }
+            }
+            seglog::Error::Io { source, .. } | seglog::Error::Open { source, .. } => io_code(source.kind()),
             seglog::Error::Corrupt { .. } | seglog::Error::RecordTooLarge { .. } => DATA,
             seglog::Error::Damaged { .. } => DAMAGED,
             seglog::Error::Locked { .. } => LOCKED,
@@ -134,7 +136,9 @@ fn io_source(e: &seglog::Error) -> Option<&io::Error> {
 /// it; everything else is the library's message with its sources.
 fn message(e: &seglog::Error) -> String {
     match e {
-        seglog::Error::Io { path, op, source, .. } if op.starts_with("opening") || op.starts_with("creating") => {
+        seglog::Error::Io { path, op, source, .. } | seglog::Error::Open { path, op, source }
+            if op.starts_with("opening") || op.starts_with("creating") =>
+        {
             let verb = op.split_whitespace().next().unwrap_or(op);
             let what = op.strip_prefix(verb).unwrap_or(op).trim();
             let verb = verb.strip_suffix("ing").map_or(verb, |v| if v == "creat" { "create" } else { v });

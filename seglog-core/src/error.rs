@@ -29,6 +29,19 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// Opening or creating the segment (or its sidecar) failed: no offset applies. The text
+    /// names the operation and the kind of the OS error ("not found", "permission denied",
+    /// …); the OS's own message is the [`source`](std::error::Error::source).
+    #[error("{}: {op} failed: {}", path.display(), cause(source))]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// What seglog was doing, e.g. "opening segment" or "creating segment".
+        op: &'static str,
+        /// The backend's error.
+        #[source]
+        source: io::Error,
+    },
     /// The bytes at `offset` are not a valid record where one must be.
     #[error("{}: invalid record at offset {offset}: {reason}", path.display())]
     Corrupt {
@@ -62,7 +75,11 @@ pub enum Error {
         max: usize,
     },
     /// A read asked for an offset at or past the end of what readers may see.
-    #[error("{}: no visible record at offset {offset}: readers see records in [{start}, {end})", path.display())]
+    ///
+    /// When nothing is visible and `offset` lies past `start`, the text adds that the start
+    /// offset the reader was opened with may be wrong (a segment with a header region opened
+    /// as if its records started at 0 sees no records).
+    #[error("{}: no visible record at offset {offset}: readers see records in [{start}, {end}){}", path.display(), start_hint(*offset, *start, *end))]
     NotVisible {
         /// The segment.
         path: PathBuf,
@@ -125,6 +142,50 @@ pub enum Error {
     },
 }
 
+/// The cause of an [`Error::Open`] in a few words. An OS error is named by its kind, as
+/// its own message follows in the source chain; any other error has only its message,
+/// which a chain printer that skips repeated text shows once.
+fn cause(e: &io::Error) -> String {
+    use io::ErrorKind as K;
+    if e.raw_os_error().is_none() {
+        return e.to_string();
+    }
+    let kind = match e.kind() {
+        K::NotFound => "not found",
+        K::PermissionDenied => "permission denied",
+        K::AlreadyExists => "already exists",
+        K::IsADirectory => "is a directory",
+        K::NotADirectory => "a path component is not a directory",
+        K::StorageFull => "no space left",
+        K::QuotaExceeded => "quota exceeded",
+        K::ReadOnlyFilesystem => "read-only filesystem",
+        K::FileTooLarge => "file too large",
+        K::InvalidInput => "invalid argument",
+        K::Unsupported => "not supported",
+        K::WouldBlock => "would block",
+        K::OutOfMemory => "out of memory",
+        other => return other.to_string(),
+    };
+    kind.to_string()
+}
+
+/// An [`Error::Open`]: `op` on the file at `path` failed with `source`.
+pub(crate) fn open_error(path: &std::path::Path, op: &'static str, source: io::Error) -> Error {
+    Error::Open { path: path.to_path_buf(), op, source }
+}
+
+/// The hint [`Error::NotVisible`] adds when nothing at all is visible.
+fn start_hint(offset: u64, start: u64, end: u64) -> String {
+    if start == end && offset > start {
+        format!(
+            "; nothing is visible: if the records do not start at offset {start}, the reader was opened \
+             with the wrong start offset (`Reader::open(path, None)` assumes 0; use `open_closed`)"
+        )
+    } else {
+        String::new()
+    }
+}
+
 /// Fails unless `start_offset` lies within a segment of `size` bytes: the one check every
 /// way of opening a segment makes.
 pub(crate) fn check_start_offset(path: &std::path::Path, size: u64, start_offset: u64) -> Result<()> {
@@ -148,7 +209,10 @@ impl Error {
             | Error::Poisoned { offset, .. }
             | Error::Damaged { offset, .. }
             | Error::Truncated { offset, .. } => Some(*offset),
-            Error::RecordTooLarge { .. } | Error::Locked { .. } | Error::InvalidArgument { .. } => None,
+            Error::Open { .. }
+            | Error::RecordTooLarge { .. }
+            | Error::Locked { .. }
+            | Error::InvalidArgument { .. } => None,
         }
     }
 }

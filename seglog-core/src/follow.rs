@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::fs::inotify;
 
-use crate::error::{Error, Result, check_start_offset};
+use crate::error::{Error, Result, check_start_offset, open_error};
 use crate::flushed::FlushedOffset;
 use crate::io::{OpenSegment, SegmentIo};
 use crate::reader::{ReadHint, Reader, Record};
@@ -31,7 +31,6 @@ const MAX_QUIET: Duration = Duration::from_millis(100);
 ///
 /// If the writer truncates below the follower's position, or a recovering writer kept less
 /// than had been published (media damage), the follower returns [`Error::Truncated`].
-#[derive(Debug)]
 pub struct Follower<B: SegmentIo> {
     reader: Reader<B>,
     flushed: FlushedOffset,
@@ -47,7 +46,7 @@ impl<B: OpenSegment> Follower<B> {
     /// record.
     pub fn open(path: impl AsRef<Path>, start_offset: u64) -> Result<Self> {
         let path = path.as_ref();
-        let io = B::open_reader(path).map_err(|e| io_error(path, "opening segment", 0, e))?;
+        let io = B::open_reader(path).map_err(|e| open_error(path, "opening segment", e))?;
         check_start_offset(path, io.size(), start_offset)?;
         let flushed = FlushedOffset::new(start_offset, start_offset);
         let mut follower = Self {

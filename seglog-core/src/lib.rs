@@ -4,6 +4,7 @@
 mod ahead;
 pub mod codec;
 pub mod crc;
+mod debug;
 mod error;
 mod flushed;
 mod follow;
@@ -27,11 +28,6 @@ pub use writer::Writer;
 /// Opens the segment at `path` read-only with backend `B` and [`verify`]s it.
 pub fn verify_path<B: OpenSegment>(path: impl AsRef<std::path::Path>, start_offset: u64) -> Result<RecoveryReport> {
     let path = path.as_ref();
-    let io = B::open_reader(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        op: "opening segment",
-        offset: 0,
-        source: e,
-    })?;
+    let io = B::open_reader(path).map_err(|e| error::open_error(path, "opening segment", e))?;
     verify(&io, start_offset)
 }

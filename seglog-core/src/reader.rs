@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::codec::{Corruption, HEADER_LEN, Header, decode_prefix};
 use crate::crc::CrcCache;
-use crate::error::{Error, Result, check_start_offset};
+use crate::error::{Error, Result, check_start_offset, open_error};
 use crate::flushed::FlushedOffset;
 use crate::io::{OpenSegment, SegmentIo};
 use crate::recovery::walk;
@@ -99,7 +99,6 @@ enum Bound {
 ///
 /// A reader never returns a byte at or past the flushed offset, so it never sees a
 /// record that is not durable, nor a torn one.
-#[derive(Debug)]
 pub struct Reader<B: SegmentIo> {
     io: Arc<B>,
     bound: Bound,
@@ -119,7 +118,7 @@ impl<B: OpenSegment> Reader<B> {
         match flushed {
             Some(f) => {
                 let path = path.as_ref();
-                let io = B::open_reader(path).map_err(|e| io_error(path, "opening segment", 0, e))?;
+                let io = B::open_reader(path).map_err(|e| open_error(path, "opening segment", e))?;
                 Ok(Self::live(Arc::new(io), f))
             }
             None => Self::open_closed(path, 0),
@@ -130,7 +129,7 @@ impl<B: OpenSegment> Reader<B> {
     /// bounded by the end of the valid records, found by walking them now.
     pub fn open_closed(path: impl AsRef<Path>, start_offset: u64) -> Result<Self> {
         let path = path.as_ref();
-        let io = B::open_reader(path).map_err(|e| io_error(path, "opening segment", 0, e))?;
+        let io = B::open_reader(path).map_err(|e| open_error(path, "opening segment", e))?;
         Self::closed(Arc::new(io), start_offset)
     }
 }
@@ -185,8 +184,15 @@ impl<B: SegmentIo> Reader<B> {
 
     /// Reads the record that starts at `offset`, verifying its checksum.
     ///
-    /// Fails with [`Error::NotVisible`] at or past the visible end, and with
-    /// [`Error::Corrupt`] if `offset` is not the start of a valid record.
+    /// `offset` must be a record boundary: the start offset, an offset returned by
+    /// [`Writer::append`](crate::Writer::append), or a [`Record::next_offset`] of a record
+    /// read before. Only those, or the records [`iter`](Self::iter) yields, are certain to
+    /// be records the writer appended. At any other offset, such as one inside a payload,
+    /// the call fails with [`Error::Corrupt`] when the bytes there are not a valid record,
+    /// but returns `Ok` when they happen to form one (a payload that embeds an encoded
+    /// record, say): the format cannot tell the two apart (docs/FORMAT.md, section 2.4).
+    ///
+    /// Fails with [`Error::NotVisible`] at or past the visible end.
     pub fn read_record(&mut self, offset: u64, hint: ReadHint) -> Result<Record<'_>> {
         let end = self.visible_end();
         self.read_below(offset, hint, end)
@@ -301,7 +307,6 @@ impl<B: SegmentIo> Reader<B> {
 ///
 /// If the writer truncates the segment below the iterator's position, the next call
 /// returns [`Error::Truncated`]; a truncation at or past its position does not disturb it.
-#[derive(Debug)]
 pub struct Iter<'r, B: SegmentIo> {
     reader: &'r mut Reader<B>,
     pos: u64,

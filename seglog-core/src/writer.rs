@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::ahead::ZeroAhead;
 use crate::codec::{HEADER_LEN, MAX_PAYLOAD, encode_header_kind, len_bytes};
 use crate::crc::crc32c;
-use crate::error::{Error, Result, check_start_offset};
+use crate::error::{Error, Result, check_start_offset, open_error};
 use crate::flushed::FlushedOffset;
 use crate::io::{AlignedBuf, OpenSegment, Preallocation, SegmentIo, align_down, align_up};
 use crate::reader::Reader;
@@ -29,7 +29,6 @@ const WRITE_BUF: usize = 256 << 10;
 /// the segment to recover.
 ///
 /// Dropping a writer hands buffered records to the backend but does not sync them.
-#[derive(Debug)]
 pub struct Writer<B: SegmentIo> {
     io: Arc<B>,
     start_offset: u64,
@@ -57,6 +56,12 @@ impl<B: OpenSegment> Writer<B> {
     ///
     /// Fails if the file exists. If pre-allocation fails the file is removed again.
     /// Space is reserved with `fallocate`; see [`create_with`](Self::create_with).
+    ///
+    /// Also creates (or takes over) the sidecar `<path>.flushed`, where the writer
+    /// publishes the durable end for [`Follower`](crate::Follower)s in other processes
+    /// (docs/FORMAT.md, section 3.1). Recovery never needs it, but it belongs to the
+    /// segment: move, copy and delete it with the segment (the `seglog` tool's `mv`, `cp`
+    /// and `rm` do).
     pub fn create(path: impl AsRef<Path>, size: u64, start_offset: u64) -> Result<Self> {
         Self::create_with(path, size, start_offset, Preallocation::Fallocate)
     }
@@ -68,7 +73,7 @@ impl<B: OpenSegment> Writer<B> {
     pub fn create_with(path: impl AsRef<Path>, size: u64, start_offset: u64, prealloc: Preallocation) -> Result<Self> {
         let path = path.as_ref();
         check_start_offset(path, size, start_offset)?;
-        let io = B::create(path, size, prealloc).map_err(|e| io_error(path, "creating segment", 0, e))?;
+        let io = B::create(path, size, prealloc).map_err(|e| open_error(path, "creating segment", e))?;
         if !size.is_multiple_of(io.alignment() as u64) {
             drop(io);
             let _ = std::fs::remove_file(path);
@@ -83,7 +88,7 @@ impl<B: OpenSegment> Writer<B> {
             Err(e) => {
                 drop(writer);
                 let _ = std::fs::remove_file(path);
-                return Err(io_error(path, "creating the sidecar", 0, e));
+                return Err(open_error(&crate::sidecar::sidecar_path(path), "creating the sidecar", e));
             }
         }
         Ok(writer)
@@ -97,6 +102,9 @@ impl<B: OpenSegment> Writer<B> {
     /// a file that is not a segment, that zeroes it from `start_offset` on: check your
     /// header region first, or use [`RecoveryMode::Strict`], which refuses when anything
     /// valid-looking would be lost.
+    ///
+    /// Like [`create`](Self::create), keeps the segment's sidecar `<path>.flushed` for
+    /// followers in other processes, creating it if it is missing.
     pub fn open(path: impl AsRef<Path>, start_offset: u64) -> Result<Self> {
         Self::open_with(path, start_offset, RecoveryMode::Truncate)
     }
@@ -106,11 +114,14 @@ impl<B: OpenSegment> Writer<B> {
         let path = path.as_ref();
         let io = B::open_writer(path).map_err(|e| match e.kind() {
             io::ErrorKind::WouldBlock => Error::Locked { path: path.to_path_buf(), source: e },
-            _ => io_error(path, "opening segment", 0, e),
+            _ => open_error(path, "opening segment", e),
         })?;
         let mut writer = Self::recover(io, start_offset, mode)?;
         let end = writer.write_offset;
-        writer.sidecar = Some(Sidecar::open(path, end).map_err(|e| io_error(path, "opening the sidecar", end, e))?);
+        writer.sidecar = Some(
+            Sidecar::open(path, end)
+                .map_err(|e| open_error(&crate::sidecar::sidecar_path(path), "opening the sidecar", e))?,
+        );
         Ok(writer)
     }
 }

@@ -9,6 +9,13 @@
 //! 512-byte sector of the file and in any order. A crash state is therefore the
 //! [`Snapshot::durable`] image plus any subset of the pending writes' [`Piece`]s, applied
 //! in any order, with at most one of them torn (only a prefix of it lands).
+//!
+//! That model takes the backend's word for durability: a `sync` that returned `Ok` is
+//! logged as durable. Where the harness can simulate a power loss
+//! ([`Harness::power_loss`](crate::Harness::power_loss), as `MemHarness` does), the
+//! explorer also cuts the power through it at each [`Step::Crash`] and after the last
+//! step, and fails (property "durability") unless the backend kept every byte its
+//! successful syncs covered: so a backend whose `sync` does nothing is caught.
 
 use std::io;
 use std::path::Path;

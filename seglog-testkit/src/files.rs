@@ -27,7 +27,7 @@ pub fn second_writer_is_locked_out<B: OpenSegment>(h: &mut FileHarness<B>) {
 pub fn create_is_all_or_nothing<B: OpenSegment>(h: &mut FileHarness<B>) {
     let path = h.path().to_path_buf();
     drop(Writer::<B>::create(&path, 64 << 10, 0).unwrap());
-    assert!(matches!(Writer::<B>::create(&path, 64 << 10, 0), Err(Error::Io { .. })));
+    assert!(matches!(Writer::<B>::create(&path, 64 << 10, 0), Err(Error::Open { .. })));
     let huge = h.dir().join("huge.log");
     // Larger than any filesystem here allows, so pre-allocation fails.
     let err = Writer::<B>::create(&huge, 1 << 62, 0).unwrap_err();
@@ -54,7 +54,7 @@ pub fn open_by_path<B: OpenSegment>(h: &mut FileHarness<B>) {
     assert!(e.to_string().contains("missing.log"), "{e}");
     assert!(Reader::<B>::open(&missing, None).is_err());
     let e = Writer::<B>::open(h.dir(), 0).unwrap_err();
-    assert!(matches!(e, Error::Io { .. }), "{e:?}");
+    assert!(matches!(e, Error::Open { .. }), "{e:?}");
     let short = h.dir().join("short.log");
     std::fs::write(&short, [1, 2, 3]).unwrap();
     match Writer::<B>::open(&short, 0) {
@@ -151,5 +151,5 @@ pub fn zeroed_preallocation_makes_the_same_segment<B: OpenSegment>(h: &mut FileH
     let w = Writer::<B>::open_with(&path, 0, RecoveryMode::Strict).unwrap();
     assert_eq!((w.report().records, w.report().damage), (1, None));
     let again = Writer::<B>::create_with(&path, size, 0, seglog_core::Preallocation::Zeroed);
-    assert!(matches!(again, Err(Error::Io { .. })), "an existing file must be refused");
+    assert!(matches!(again, Err(Error::Open { .. })), "an existing file must be refused");
 }

@@ -10,6 +10,24 @@ use crate::mem::MemIo;
 
 /// Builds fresh segments of one backend for the suites, and reaches under it to read
 /// and damage the stored bytes as a crash or a failing disk would.
+///
+/// # The contract
+///
+/// The checks rely on these, and a harness must meet them:
+///
+/// - Every handle it returns for a segment sees the same bytes: `read_at` through any
+///   handle must see writes made through every other handle of the segment (a writer's,
+///   a reader's, one opened after a reopen), as two file descriptors of one file do.
+/// - A writer dropped without a sync hands its buffered writes to the backend, but the
+///   checks never count on those unsynced writes: they may or may not survive a reopen or
+///   a [`power_loss`](Self::power_loss).
+/// - [`contents`](Self::contents) and [`overwrite`](Self::overwrite) reach the stored
+///   bytes behind the backend's back, as a crash or a failing disk would; an `overwrite`
+///   is durable at once and seen by the handles opened after it.
+/// - [`power_loss`](Self::power_loss), where the harness can simulate one, keeps exactly
+///   what the backend's own successful `sync`s made durable (plus any subset of later
+///   writes) and loses the rest. A harness that cannot leaves the default, which reports
+///   `Unsupported`: the checks that need it then print that they were skipped.
 pub trait Harness {
     /// The backend under test.
     type Io: SegmentIo;
@@ -29,9 +47,22 @@ pub trait Harness {
 
     /// Overwrites stored bytes behind the backend's back.
     fn overwrite(&mut self, offset: u64, bytes: &[u8]);
+
+    /// Cuts the power under the segment: afterwards the stored bytes, as the next open and
+    /// [`contents`](Self::contents) find them, are what the backend's successful `sync`s
+    /// made durable, and any unsynced write may be lost. The caller drops every handle of
+    /// the segment first. This is how the suites and the crash explorer check the backend's
+    /// own durability, not only core's use of `sync`.
+    ///
+    /// The default fails with `io::ErrorKind::Unsupported`: a harness over real files
+    /// cannot lose the page cache (see [`durability`](crate::durability) for what checks
+    /// those instead).
+    fn power_loss(&mut self) -> io::Result<()> {
+        Err(io::Error::new(io::ErrorKind::Unsupported, "this harness cannot simulate a power loss"))
+    }
 }
 
-/// Harness for [`MemIo`].
+/// Harness for [`MemIo`]; it simulates a power loss with [`MemIo::power_loss`].
 #[derive(Debug)]
 pub struct MemHarness {
     io: Option<MemIo>,
@@ -86,6 +117,11 @@ impl Harness for MemHarness {
         if let Some(io) = &self.io {
             io.overwrite(offset, bytes);
         }
+    }
+
+    fn power_loss(&mut self) -> io::Result<()> {
+        self.io()?.power_loss();
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ pub mod batches;
 pub mod conformance;
 pub mod corruption;
 pub mod crash;
+pub mod durability;
 mod faulty;
 pub mod files;
 pub mod fuzz;
@@ -19,8 +20,15 @@ pub use faulty::{Faulty, Op, Plan};
 pub use harness::{FileHarness, Harness, MemHarness};
 pub use mem::MemIo;
 
-/// Generates one `#[test]` per check of both suites for a backend, in a module `$name`:
+/// Generates one `#[test]` per check of the suites, for one backend, in a module `$name`:
 /// `backend_tests!(mem, MemHarness::new());`. `cargo test mem` then selects it.
+///
+/// It runs every check of [`conformance`], [`corruption`], [`batches`], [`truncation`] and
+/// [`durability`], each as `$name::<suite>::<check>` on a harness made fresh by `$harness`
+/// (an expression evaluated once per test). It does not run the [`files`] checks (see
+/// [`file_backend_tests!`]), the [`crash`] explorer, the [`model`] test or the [`fuzz`]
+/// targets: call those from tests of your own. The crate documentation says what passing
+/// proves and what it cannot.
 #[macro_export]
 macro_rules! backend_tests {
     ($name:ident, $harness:expr) => {
@@ -32,7 +40,9 @@ macro_rules! backend_tests {
     };
 }
 
-/// Like [`backend_tests!`], plus the [`files`] checks; `$harness` must be a [`FileHarness`].
+/// Everything [`backend_tests!`] runs, plus the [`files`] checks (the writer lock,
+/// all-or-nothing `create`, opening by path, followers, zero-filled segments) as
+/// `$name::files::<check>`; `$harness` must be a [`FileHarness`] of the backend.
 #[macro_export]
 macro_rules! file_backend_tests {
     ($name:ident, $harness:expr) => {
@@ -118,6 +128,14 @@ macro_rules! __suites {
                 truncate_rejects_non_boundaries,
                 readers_follow_a_truncation,
                 failed_truncation_poisons,
+            );
+        }
+        mod durability {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__checks!(durability, $harness;
+                sync_leaves_no_dirty_pages,
+                power_loss_keeps_synced_records,
             );
         }
     };

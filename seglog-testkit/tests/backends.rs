@@ -1,4 +1,4 @@
-//! The one place that lists the backends: each line runs both suites against one.
+//! The one place that lists the backends: each line runs every suite against one.
 //! `cargo test -p seglog-testkit file` selects a backend by name.
 
 use seglog_direct::DirectIo;

@@ -33,8 +33,21 @@ pub use seglog_core as core;
 macro_rules! backend_module {
     ($(#[$doc:meta])* $module:ident, $io:path) => {
         $(#[$doc])*
+        ///
+        /// The module is complete on its own: every type used with its `Writer` and
+        /// `Reader` is here too, so switching backend is changing this one path.
         pub mod $module {
             pub use $io;
+            pub use seglog_core::{
+                Corruption, Damage, Error, FlushedOffset, HEADER_LEN, MAX_PAYLOAD, Preallocation, ReadHint, Record,
+                RecoveryMode, RecoveryReport, Result, ValidAfter,
+            };
+
+            /// Walks the segment file at `path` as recovery would, with this backend, and
+            /// reports what it holds without writing anything or taking the writer's lock.
+            pub fn verify(path: impl AsRef<std::path::Path>, start_offset: u64) -> Result<RecoveryReport> {
+                seglog_core::verify_path::<$io>(path, start_offset)
+            }
 
             /// The writer of a segment on this backend; see [`seglog_core::Writer`].
             pub type Writer = seglog_core::Writer<$io>;

@@ -56,3 +56,52 @@ fn default_modules_name_the_file_backend() {
     same::<seglog::write::Writer>(None, None::<seglog::file::Writer>);
     same::<seglog::read::Reader>(None, None::<seglog::file::Reader>);
 }
+
+/// The same application code against each backend module, naming every type through the
+/// module alone: switching backend is changing the one `use` line.
+macro_rules! one_path {
+    ($test:ident, $module:path) => {
+        #[test]
+        fn $test() -> Result<(), Box<dyn std::error::Error>> {
+            use $module as backend;
+
+            fn scan(reader: &mut backend::Reader, start: u64) -> backend::Result<Vec<(u64, Vec<u8>)>> {
+                let mut iter: backend::Iter<'_> = reader.iter(start);
+                let mut out = Vec::new();
+                while let Some(record) = iter.next_record()? {
+                    let record: backend::Record<'_> = record;
+                    out.push((record.offset(), record.to_vec()));
+                }
+                Ok(out)
+            }
+
+            let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))?;
+            let path = dir.path().join("segment.log");
+            let mut writer = backend::Writer::create_with(&path, 64 << 10, 4096, backend::Preallocation::Fallocate)?;
+            let (at, _) = writer.append_batch(&[b"one", b"two"])?;
+            writer.sync()?;
+            let flushed: backend::FlushedOffset = writer.flushed_offset();
+            let mut reader = backend::Reader::open(&path, Some(flushed))?;
+            assert_eq!(&*reader.read_record(at, backend::ReadHint::Random)?, b"one");
+            assert_eq!(scan(&mut reader, 4096)?, vec![(4096, b"one".to_vec()), (4107, b"two".to_vec())]);
+            let mut follower: backend::Follower = backend::Follower::open(&path, 4096)?;
+            assert_eq!(follower.poll()?.map(|r| r.to_vec()), Some(b"one".to_vec()));
+            let full = writer.append(&vec![0; backend::MAX_PAYLOAD]);
+            assert!(matches!(full, Err(backend::Error::SegmentFull { .. })));
+            drop(writer);
+            let report: backend::RecoveryReport = backend::verify(&path, 4096)?;
+            assert_eq!((report.records, report.damage, report.end), (2, None, 4118));
+            let writer = backend::Writer::open_with(&path, 4096, backend::RecoveryMode::Strict)?;
+            assert!(writer.report().is_clean());
+            let _: Option<(backend::Damage, backend::ValidAfter, backend::Corruption)> = None;
+            assert_eq!(backend::HEADER_LEN, 8);
+            Ok(())
+        }
+    };
+}
+
+one_path!(one_path_file, seglog::file);
+#[cfg(feature = "mmap")]
+one_path!(one_path_mmap, seglog::mmap);
+#[cfg(feature = "direct")]
+one_path!(one_path_direct, seglog::direct);

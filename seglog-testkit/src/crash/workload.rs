@@ -6,7 +6,7 @@ use std::fmt;
 use seglog_core::codec::encode_header_kind;
 use seglog_core::{Error, RecoveryMode, Writer};
 
-use super::check::materialise;
+use super::check::{backend_power_loss, materialise};
 use super::{Landed, Piece, Recorder, Recording};
 use crate::Harness;
 use crate::util::{Rng, payload};
@@ -305,6 +305,7 @@ pub(crate) fn run<H: Harness>(h: &mut H, wl: &Workload) -> Result<Run, String> {
             Step::Crash(seed) => {
                 let fail = |what: String| format!("workload crash: step {i} ({step:?}): {what}");
                 drop(w.take());
+                backend_power_loss(h, &log).map_err(|e| format!("{e} (power cut in step {i}, {step:?})"))?;
                 let snap = log.snapshot(log.len());
                 let image = snap.image(&random_state(&mut Rng::new(seed), &snap.pieces()));
                 materialise(h, &image)?;
@@ -336,6 +337,7 @@ pub(crate) fn run<H: Harness>(h: &mut H, wl: &Workload) -> Result<Run, String> {
     }
     let before = log.len();
     drop(w);
+    backend_power_loss(h, &log).map_err(|e| format!("{e} (power cut after the last step)"))?;
     run.spans.push((before, log.len()));
     if let Some(e) = run.epochs.last_mut() {
         e.1 = appended;
