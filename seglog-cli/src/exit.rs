@@ -72,7 +72,9 @@ impl From<seglog::Error> for Failure {
     fn from(e: seglog::Error) -> Self {
         let code = match &e {
             // Creating with an argument the OS refuses (EINVAL) is a usage error, not missing input.
-            seglog::Error::Io { op, source, .. } | seglog::Error::Open { op, source, .. } if op.starts_with("creating") => {
+            seglog::Error::Io { op, source, .. } | seglog::Error::Open { op, source, .. }
+                if op.starts_with("creating") =>
+            {
                 match source.kind() {
                     io::ErrorKind::InvalidInput => USAGE,
                     kind => io_code(kind),
