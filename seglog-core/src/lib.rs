@@ -11,6 +11,7 @@ mod io;
 mod reader;
 mod recovery;
 pub mod sidecar;
+mod sync;
 mod window;
 mod writer;
 

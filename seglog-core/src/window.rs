@@ -4,13 +4,21 @@ use std::io;
 
 use crate::io::{AlignedBuf, SegmentIo, align_down, align_up};
 
-/// Caches a run of bytes read from the backend, or borrows them from its mapping.
+/// Caches a run of bytes read from the backend, or, if made [`zero_copy`](Self::zero_copy),
+/// borrows them from its mapping.
 ///
 /// The window never holds bytes at or past the `limit` given when it was filled.
-/// Bytes below the flushed offset never change, so a cached window stays right
-/// however far the flushed offset moves on; bytes beyond it are fetched afresh.
+/// Bytes below the flushed offset never change within a truncation generation, so a
+/// cached window stays right however far the flushed offset moves on (its owner drops it
+/// when the generation moves); bytes beyond it are fetched afresh.
+///
+/// Only a reader whose records pin the mapping may borrow from it: every other read
+/// (recovery, truncation's walk, closed readers, followers) goes through `read_at`, so it
+/// sees an I/O error as an error, not a SIGBUS, and never races a writer's changes.
 #[derive(Debug, Default)]
 pub(crate) struct Window {
+    /// Borrow from the backend's mapping, if it has one.
+    zero_copy: bool,
     buf: AlignedBuf,
     /// File offset of the first cached byte.
     off: u64,
@@ -21,6 +29,11 @@ pub(crate) struct Window {
 }
 
 impl Window {
+    /// A window that borrows from the backend's mapping when there is one.
+    pub(crate) fn zero_copy() -> Self {
+        Self { zero_copy: true, ..Self::default() }
+    }
+
     pub(crate) fn invalidate(&mut self) {
         self.len = 0;
     }
@@ -37,7 +50,9 @@ impl Window {
     ) -> io::Result<&'a [u8]> {
         let end = off + len as u64;
         debug_assert!(end <= limit && limit <= io.size());
-        if let Some(map) = io.mapped() {
+        if self.zero_copy
+            && let Some(map) = io.mapped()
+        {
             return map.get(off as usize..end as usize).ok_or_else(short_map);
         }
         if off < self.off || end > self.off + self.len as u64 {
