@@ -9,6 +9,7 @@ mod follow;
 pub mod fs;
 mod io;
 mod reader;
+mod record;
 mod recovery;
 pub mod sidecar;
 mod sync;

@@ -1,6 +1,5 @@
 //! Readers: random and sequential, lock-free, bounded by the flushed offset.
 
-use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -9,6 +8,7 @@ use crate::crc::CrcCache;
 use crate::error::{Error, Result, check_start_offset};
 use crate::flushed::{FlushedOffset, Pin, PinSlot, View};
 use crate::io::{OpenSegment, SegmentIo};
+pub use crate::record::Record;
 use crate::recovery::walk;
 use crate::window::Window;
 use crate::writer::io_error;
@@ -34,81 +34,6 @@ pub enum ReadHint {
     Random,
     /// Part of a scan: a 64 KiB read-ahead window.
     Sequential,
-}
-
-/// A record's payload, borrowed from the mapping or from the reader's buffer.
-///
-/// Not `Copy` or `Clone`: a record borrowed from a mapping pins its bytes, and a
-/// truncation that would change them waits until the record is dropped (the writer's
-/// [`truncate`](crate::Writer::truncate)). Its bytes are reachable only through the record
-/// ([`data`](Self::data), `Deref`), so no slice outlives the pin. Copy the bytes out
-/// (`to_vec`) to keep them longer.
-#[derive(Debug)]
-pub struct Record<'a> {
-    offset: u64,
-    data: &'a [u8],
-    crc: u32,
-    continues_batch: bool,
-    /// Released on drop; `None` unless the bytes are the mapping's.
-    pin: Option<&'a PinSlot>,
-}
-
-impl Record<'_> {
-    /// Where the record starts (its header).
-    pub fn offset(&self) -> u64 {
-        self.offset
-    }
-
-    /// Where the next record starts.
-    pub fn next_offset(&self) -> u64 {
-        self.offset + (HEADER_LEN + self.data.len()) as u64
-    }
-
-    /// The payload, borrowed for as long as the record lives.
-    pub fn data(&self) -> &[u8] {
-        self.data
-    }
-
-    /// The stored CRC32C (verified: it matches the record).
-    pub fn crc(&self) -> u32 {
-        self.crc
-    }
-
-    /// True for a record of an atomic batch that more records of the batch follow.
-    pub fn continues_batch(&self) -> bool {
-        self.continues_batch
-    }
-}
-
-impl Drop for Record<'_> {
-    fn drop(&mut self) {
-        if let Some(pin) = self.pin {
-            pin.release();
-        }
-    }
-}
-
-impl PartialEq for Record<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.offset, self.data, self.crc, self.continues_batch)
-            == (other.offset, other.data, other.crc, other.continues_batch)
-    }
-}
-
-impl Eq for Record<'_> {}
-
-impl Deref for Record<'_> {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        self.data
-    }
-}
-
-impl AsRef<[u8]> for Record<'_> {
-    fn as_ref(&self) -> &[u8] {
-        self.data
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -148,16 +73,16 @@ impl Bound {
 /// against truncation while it lives; every other reader copies into its own buffer.
 #[derive(Debug)]
 pub struct Reader<B: SegmentIo> {
+    io: Arc<B>,
     bound: Bound,
-    fetch: Fetch<B>,
+    fetch: Fetch,
     /// Present when records borrow from the mapping.
     pin: Option<Pin>,
 }
 
-/// The part of a reader that reaches the backend.
-#[derive(Debug)]
-struct Fetch<B: SegmentIo> {
-    io: Arc<B>,
+/// A reader's buffer and checksum cache.
+#[derive(Debug, Default)]
+struct Fetch {
     window: Window,
     /// The truncation generation the window was filled under.
     generation: u64,
@@ -195,8 +120,8 @@ impl<B: SegmentIo> Reader<B> {
     /// It copies records into its own buffer: only [`Writer::reader`](crate::Writer::reader)
     /// knows the handle is the writer's, whose truncations its pins hold back.
     pub fn live(io: Arc<B>, flushed: FlushedOffset) -> Self {
-        let generation = flushed.generation();
-        Self { bound: Bound::Live(flushed), fetch: Fetch::new(io, Window::default(), generation), pin: None }
+        let fetch = Fetch { generation: flushed.generation(), ..Fetch::default() };
+        Self { io, bound: Bound::Live(flushed), fetch, pin: None }
     }
 
     /// A reader on the writer's own handle: zero-copy if the backend maps the segment.
@@ -206,13 +131,12 @@ impl<B: SegmentIo> Reader<B> {
         reader
     }
 
-    /// Switches a writer's reader to borrowing from the mapping, if there is one.
+    /// Makes a writer's reader borrow from the mapping, if there is one, under a pin.
     fn borrow_from_mapping(&mut self) {
         if let Bound::Live(f) = &self.bound
-            && self.fetch.io.mapped().is_some()
+            && self.io.mapped().is_some()
         {
             self.pin = Some(f.register_pin());
-            self.fetch.window = Window::zero_copy();
         }
     }
 
@@ -221,17 +145,14 @@ impl<B: SegmentIo> Reader<B> {
         check_start_offset(io.path(), io.size(), start_offset)?;
         let mut window = Window::default();
         let end = walk(&*io, &mut window, start_offset, io.size())?.end;
-        Ok(Self { bound: Bound::Closed { start: start_offset, end }, fetch: Fetch::new(io, window, 0), pin: None })
+        let fetch = Fetch { window, ..Fetch::default() };
+        Ok(Self { io, bound: Bound::Closed { start: start_offset, end }, fetch, pin: None })
     }
 
     /// A second reader of the same segment with its own buffer, for another thread.
     pub fn try_clone(&self) -> Result<Self> {
-        let generation = self.fetch.generation;
-        let mut clone = Self {
-            bound: self.bound.clone(),
-            fetch: Fetch::new(Arc::clone(&self.fetch.io), Window::default(), generation),
-            pin: None,
-        };
+        let fetch = Fetch { generation: self.fetch.generation, ..Fetch::default() };
+        let mut clone = Self { io: Arc::clone(&self.io), bound: self.bound.clone(), fetch, pin: None };
         if self.pin.is_some() {
             clone.borrow_from_mapping();
         }
@@ -259,15 +180,13 @@ impl<B: SegmentIo> Reader<B> {
     /// Fails with [`Error::NotVisible`] at or past the visible end, and with
     /// [`Error::Corrupt`] if `offset` is not the start of a valid record.
     pub fn read_record(&mut self, offset: u64, hint: ReadHint) -> Result<Record<'_>> {
-        let start = self.start_offset();
-        let ahead = self.fetch.ahead(hint);
-        let pin = self.pin.as_ref().map(Pin::slot);
-        let fetch = &mut self.fetch;
-        let (header, view) = self.bound.read_stable(pin, |view| {
-            let header = fetch.check_record(start, offset, ahead, view)?;
-            Ok((header, Some(offset + header.record_len())))
+        let at = At { start: self.start_offset(), offset, ahead: ahead(&*self.io, hint) };
+        let (io, fetch, pin) = (&*self.io, &mut self.fetch, self.pin.as_ref().map(Pin::slot));
+        let (found, view) = self.bound.read_stable(pin, |view| {
+            let found = fetch.check_record(io, pin.is_some(), at, view)?;
+            Ok((found, Some(offset + found.0.record_len())))
         })?;
-        fetch.record(offset, header, ahead, view.end, pin)
+        fetch.record(io, at, found, view.end, pin)
     }
 
     /// Iterates the records from `start`, which must be a record boundary: the start
@@ -284,7 +203,7 @@ impl<B: SegmentIo> Reader<B> {
     /// offset (see [`Writer::write_segment_header`](crate::Writer::write_segment_header)).
     pub fn read_segment_header(&mut self, buf: &mut [u8]) -> Result<()> {
         let len = buf.len();
-        let io = &*self.fetch.io;
+        let io = &*self.io;
         let size = io.size();
         if len as u64 > size {
             return Err(Error::InvalidArgument {
@@ -292,56 +211,75 @@ impl<B: SegmentIo> Reader<B> {
                 what: format!("a header of {len} bytes is longer than the {size}-byte segment"),
             });
         }
-        // Header bytes are the application's and may change at any time: never serve them
-        // from a cache or the mapping, only through a read.
-        let mut window = Window::default();
-        let bytes =
-            window.get(io, 0, len, 0, size).map_err(|e| io_error(io.path(), "reading the segment header", 0, e))?;
+        let bytes = self
+            .fetch
+            .window
+            .get(io, 0, len, 0, size)
+            .map_err(|e| io_error(io.path(), "reading the segment header", 0, e))?;
         buf.copy_from_slice(bytes);
+        // Header bytes are the application's and may change: never serve them from cache.
+        self.fetch.window.invalidate();
         Ok(())
     }
 
     /// The backend handle.
     pub fn io(&self) -> &B {
-        &self.fetch.io
+        &self.io
     }
 }
 
-impl<B: SegmentIo> Fetch<B> {
-    fn new(io: Arc<B>, window: Window, generation: u64) -> Self {
-        Self { io, window, generation, crc: CrcCache::default() }
-    }
+/// Where a read starts and how far it reads ahead.
+#[derive(Clone, Copy, Debug)]
+struct At {
+    start: u64,
+    offset: u64,
+    ahead: usize,
+}
 
-    fn ahead(&self, hint: ReadHint) -> usize {
-        match hint {
-            ReadHint::Random => RANDOM_AHEAD,
-            ReadHint::Sequential if self.io.alignment() > 1 => DIRECT_SEQUENTIAL_AHEAD,
-            ReadHint::Sequential => SEQUENTIAL_AHEAD,
-        }
+fn ahead<B: SegmentIo + ?Sized>(io: &B, hint: ReadHint) -> usize {
+    match hint {
+        ReadHint::Random => RANDOM_AHEAD,
+        ReadHint::Sequential if io.alignment() > 1 => DIRECT_SEQUENTIAL_AHEAD,
+        ReadHint::Sequential => SEQUENTIAL_AHEAD,
     }
+}
 
-    /// Reads and verifies the record at `offset` below `view.end`; returns its header. Its
-    /// bytes are then in the window (or the mapping).
-    fn check_record(&mut self, start: u64, offset: u64, ahead: usize, view: View) -> Result<Header> {
+/// A verified record's header, and its bytes if they are the mapping's.
+type Found<'a> = (Header, Option<&'a [u8]>);
+
+impl Fetch {
+    /// Reads and verifies the record at `at.offset` below `view.end`: from the mapping if
+    /// `zero_copy` (returning its bytes), else through the window (where its bytes stay).
+    fn check_record<'a, B: SegmentIo + ?Sized>(
+        &mut self,
+        io: &'a B,
+        zero_copy: bool,
+        at: At,
+        view: View,
+    ) -> Result<Found<'a>> {
         if view.generation != self.generation {
             // The window may hold bytes a truncation has since cut.
             self.window.invalidate();
             self.generation = view.generation;
         }
-        let end = view.end;
-        let path = || self.io.path().to_path_buf();
-        if offset < start || offset >= end {
-            return Err(Error::NotVisible { path: path(), offset, start, end });
+        let (offset, end) = (at.offset, view.end);
+        let path = || io.path().to_path_buf();
+        if offset < at.start || offset >= end {
+            return Err(Error::NotVisible { path: path(), offset, start: at.start, end });
         }
-        let corrupt = |reason| Error::Corrupt { path: self.io.path().to_path_buf(), offset, reason };
+        let corrupt = |reason| Error::Corrupt { path: path(), offset, reason };
         let available = end - offset;
         if available < HEADER_LEN as u64 {
             return Err(corrupt(Corruption::ShortHeader));
         }
-        let io = &*self.io;
         let read_err = |e| io_error(io.path(), "reading record", offset, e);
-        let bytes = self.window.get(io, offset, HEADER_LEN, ahead, end).map_err(read_err)?;
-        let header = match decode_prefix(bytes) {
+        // Asked for once per attempt, before any byte of it is read.
+        let map = if zero_copy { io.mapped() } else { None };
+        let header_bytes = match map {
+            Some(map) => mapped_range(map, offset, HEADER_LEN).map_err(read_err)?,
+            None => self.window.get(io, offset, HEADER_LEN, at.ahead, end).map_err(read_err)?,
+        };
+        let header = match decode_prefix(header_bytes) {
             Ok(Some(h)) => h,
             Ok(None) => return Err(corrupt(Corruption::ZeroHeader)),
             Err(c) => return Err(corrupt(c)),
@@ -350,31 +288,48 @@ impl<B: SegmentIo> Fetch<B> {
         if len > available {
             return Err(corrupt(Corruption::LengthOutOfBounds { len, available }));
         }
-        let bytes = self.window.get(io, offset, len as usize, ahead, end).map_err(read_err)?;
+        let (bytes, mapped) = match map {
+            Some(map) => {
+                let bytes = mapped_range(map, offset, len as usize).map_err(read_err)?;
+                (bytes, Some(bytes))
+            }
+            None => (self.window.get(io, offset, len as usize, at.ahead, end).map_err(read_err)?, None),
+        };
         header.verify_cached(bytes.get(HEADER_LEN..).unwrap_or_default(), &mut self.crc).map_err(corrupt)?;
-        Ok(header)
+        Ok((header, mapped))
     }
 
-    /// The record [`check_record`](Self::check_record) verified: its bytes come from the
-    /// window (no backend call) or the pinned mapping.
-    fn record<'a>(
+    /// The record [`check_record`](Self::check_record) verified: its bytes are the pinned
+    /// mapping's, or still in the window (no backend call).
+    fn record<'a, B: SegmentIo + ?Sized>(
         &'a mut self,
-        offset: u64,
-        header: Header,
-        ahead: usize,
+        io: &'a B,
+        at: At,
+        (header, mapped): Found<'a>,
         end: u64,
         pin: Option<&'a PinSlot>,
     ) -> Result<Record<'a>> {
         // Built first so that an error below still releases the pin.
-        let mut record = Record { offset, data: &[], crc: header.crc, continues_batch: header.continues_batch, pin };
-        let io = &*self.io;
-        let bytes = self
-            .window
-            .get(io, offset, header.record_len() as usize, ahead, end)
-            .map_err(|e| io_error(io.path(), "reading record", offset, e))?;
+        let mut record =
+            Record { offset: at.offset, data: &[], crc: header.crc, continues_batch: header.continues_batch, pin };
+        let bytes = match mapped {
+            Some(bytes) => bytes,
+            None => self
+                .window
+                .get(io, at.offset, header.record_len() as usize, at.ahead, end)
+                .map_err(|e| io_error(io.path(), "reading record", at.offset, e))?,
+        };
         record.data = bytes.get(HEADER_LEN..).unwrap_or_default();
         Ok(record)
     }
+}
+
+/// `len` bytes of the mapping at `offset`.
+fn mapped_range(map: &[u8], offset: u64, len: usize) -> std::io::Result<&[u8]> {
+    usize::try_from(offset)
+        .ok()
+        .and_then(|at| map.get(at..at.checked_add(len)?))
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "segment is shorter than its size"))
 }
 
 /// Iterates records in order; see [`Reader::iter`].
@@ -398,10 +353,8 @@ impl<B: SegmentIo> Iter<'_, B> {
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>> {
         let (pos, since) = (self.pos, self.generation);
         let reader = &mut *self.reader;
-        let start = reader.start_offset();
-        let ahead = reader.fetch.ahead(ReadHint::Sequential);
-        let pin = reader.pin.as_ref().map(Pin::slot);
-        let fetch = &mut reader.fetch;
+        let at = At { start: reader.start_offset(), offset: pos, ahead: ahead(&*reader.io, ReadHint::Sequential) };
+        let (io, fetch, pin) = (&*reader.io, &mut reader.fetch, reader.pin.as_ref().map(Pin::slot));
         let bound = &reader.bound;
         let (found, view) = bound.read_stable(pin, |view| {
             if view.generation != since
@@ -411,17 +364,17 @@ impl<B: SegmentIo> Iter<'_, B> {
             {
                 // Checked on every attempt, so a truncation during this call is reported
                 // now rather than read past into the new history.
-                return Err(Error::Truncated { path: fetch.io.path().to_path_buf(), offset: pos, truncated_to: cut });
+                return Err(Error::Truncated { path: io.path().to_path_buf(), offset: pos, truncated_to: cut });
             }
-            if pos >= view.end && pos >= start {
+            if pos >= view.end && pos >= at.start {
                 return Ok((None, None));
             }
-            let header = fetch.check_record(start, pos, ahead, view)?;
-            Ok((Some(header), Some(pos + header.record_len())))
+            let found = fetch.check_record(io, pin.is_some(), at, view)?;
+            Ok((Some(found), Some(pos + found.0.record_len())))
         })?;
         self.generation = view.generation;
-        let Some(header) = found else { return Ok(None) };
-        let record = fetch.record(pos, header, ahead, view.end, pin)?;
+        let Some(found) = found else { return Ok(None) };
+        let record = fetch.record(io, at, found, view.end, pin)?;
         self.pos = record.next_offset();
         Ok(Some(record))
     }

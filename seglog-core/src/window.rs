@@ -4,21 +4,19 @@ use std::io;
 
 use crate::io::{AlignedBuf, SegmentIo, align_down, align_up};
 
-/// Caches a run of bytes read from the backend, or, if made [`zero_copy`](Self::zero_copy),
-/// borrows them from its mapping.
+/// Caches a run of bytes read from the backend.
 ///
 /// The window never holds bytes at or past the `limit` given when it was filled.
 /// Bytes below the flushed offset never change within a truncation generation, so a
 /// cached window stays right however far the flushed offset moves on (its owner drops it
 /// when the generation moves); bytes beyond it are fetched afresh.
 ///
-/// Only a reader whose records pin the mapping may borrow from it: every other read
-/// (recovery, truncation's walk, closed readers, followers) goes through `read_at`, so it
-/// sees an I/O error as an error, not a SIGBUS, and never races a writer's changes.
+/// It always reads through `read_at`, never the backend's mapping: only a reader whose
+/// records pin the mapping may borrow from it (`reader.rs`). Recovery, truncation's walk,
+/// closed readers and followers thus see an I/O error as an error, not a SIGBUS, and never
+/// race a writer's changes to mapped bytes.
 #[derive(Debug, Default)]
 pub(crate) struct Window {
-    /// Borrow from the backend's mapping, if it has one.
-    zero_copy: bool,
     buf: AlignedBuf,
     /// File offset of the first cached byte.
     off: u64,
@@ -29,11 +27,6 @@ pub(crate) struct Window {
 }
 
 impl Window {
-    /// A window that borrows from the backend's mapping when there is one.
-    pub(crate) fn zero_copy() -> Self {
-        Self { zero_copy: true, ..Self::default() }
-    }
-
     pub(crate) fn invalidate(&mut self) {
         self.len = 0;
     }
@@ -50,11 +43,6 @@ impl Window {
     ) -> io::Result<&'a [u8]> {
         let end = off + len as u64;
         debug_assert!(end <= limit && limit <= io.size());
-        if self.zero_copy
-            && let Some(map) = io.mapped()
-        {
-            return map.get(off as usize..end as usize).ok_or_else(short_map);
-        }
         if off < self.off || end > self.off + self.len as u64 {
             self.fill(io, off, len.max(ahead).min((limit - off) as usize))?;
         }
