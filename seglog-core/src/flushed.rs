@@ -162,13 +162,14 @@ impl FlushedOffset {
             // Acquire: pairs with the reader's release, ordering its reads of the bytes
             // before our changes to them.
             while pin.0.load(Ordering::Acquire) > from {
-                waited = true;
+                if !waited {
+                    waited = true;
+                    // Counted before waiting, so a test can see that the writer waits.
+                    self.0.waits.fetch_add(1, Ordering::Relaxed);
+                }
                 backoff(spins);
                 spins = spins.saturating_add(1);
             }
-        }
-        if waited {
-            self.0.waits.fetch_add(1, Ordering::Relaxed);
         }
     }
 

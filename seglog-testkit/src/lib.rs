@@ -121,6 +121,15 @@ macro_rules! __suites {
                 failed_truncation_poisons,
             );
         }
+        mod interleave {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__checks!(interleave, $harness;
+                reader_never_returns_unsynced_record_after_truncate,
+                iterator_reports_truncation_during_read,
+                mapped_record_survives_truncation,
+            );
+        }
     };
 }
 
