@@ -54,6 +54,13 @@ macro_rules! file_backend_tests {
                     zeroed_preallocation_makes_the_same_segment,
                 );
             }
+            mod interleave_files {
+                #[allow(unused_imports)]
+                use super::*;
+                $crate::__checks!(interleave, $harness;
+                    read_past_end_of_file_is_an_error_not_a_signal,
+                );
+            }
         }
     };
 }

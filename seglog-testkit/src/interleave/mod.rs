@@ -42,8 +42,10 @@
 
 mod checks;
 mod explore;
+mod files;
 mod hooked;
 
 pub use checks::*;
+pub use files::*;
 pub use explore::{Explored, Schedule, explore};
 pub use hooked::{Actor, Call, Hooked, Hooks, Phase, Point};
