@@ -123,6 +123,7 @@ impl FlushedOffset {
     /// How many truncations there have been. Bytes below the flushed offset never change
     /// while this stays the same.
     pub fn generation(&self) -> u64 {
+        // Acquire: pairs with W-bump, so the lowered end is seen with it.
         self.0.generation.load(Ordering::Acquire)
     }
 
