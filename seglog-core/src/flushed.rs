@@ -182,6 +182,7 @@ impl FlushedOffset {
     }
 
     /// R-gen, R-end: the generation, then the end that belongs to it.
+    #[inline]
     pub(crate) fn view(&self) -> View {
         // Acquire: pairs with W-bump, so `end` below is at most the cut of that generation.
         let generation = self.0.generation.load(Ordering::Acquire);
@@ -197,6 +198,7 @@ impl FlushedOffset {
     /// in `pin`; the pin is held when this returns `Ok` and must be released by the caller
     /// (the record's drop). Errors are re-checked too: an error seen while a truncation
     /// ran may be an artefact of it.
+    #[inline]
     pub(crate) fn read_stable<T, E>(
         &self,
         pin: Option<&PinSlot>,

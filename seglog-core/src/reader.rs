@@ -47,6 +47,7 @@ enum Bound {
 impl Bound {
     /// Runs `attempt` against what is visible until it ran with no truncation in between
     /// ([`FlushedOffset::read_stable`]); a closed segment never changes.
+    #[inline]
     fn read_stable<T>(
         &self,
         pin: Option<&PinSlot>,
@@ -250,6 +251,7 @@ type Found<'a> = (Header, Option<&'a [u8]>);
 impl Fetch {
     /// Reads and verifies the record at `at.offset` below `view.end`: from the mapping if
     /// `zero_copy` (returning its bytes), else through the window (where its bytes stay).
+    #[inline]
     fn check_record<'a, B: SegmentIo + ?Sized>(
         &mut self,
         io: &'a B,
