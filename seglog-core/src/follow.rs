@@ -104,8 +104,8 @@ impl<B: SegmentIo> Follower<B> {
     }
 
     fn read_next(&mut self) -> Result<Record<'_>> {
-        let next = match self.reader.read_record(self.pos, ReadHint::Sequential) {
-            Ok(record) => record.next_offset(),
+        let next = match self.reader.read_record(self.pos, ReadHint::Sequential).map(|r| r.next_offset()) {
+            Ok(next) => next,
             Err(e @ Error::Corrupt { .. }) => {
                 // The writer may have cut these bytes since we looked: say so if it did.
                 self.refresh()?;

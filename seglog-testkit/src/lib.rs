@@ -11,6 +11,7 @@ mod faulty;
 pub mod files;
 pub mod fuzz;
 mod harness;
+pub mod interleave;
 mod mem;
 pub mod model;
 pub mod truncation;
@@ -61,6 +62,14 @@ macro_rules! file_backend_tests {
                     follower_sees_truncation,
                     follower_survives_writer_crash,
                     zeroed_preallocation_makes_the_same_segment,
+                );
+            }
+            mod interleave_files {
+                #[allow(unused_imports)]
+                use super::*;
+                $crate::__checks!(interleave, $harness;
+                    read_past_end_of_file_is_an_error_not_a_signal,
+                    path_opened_handles_take_attached_hooks,
                 );
             }
         }
@@ -136,6 +145,16 @@ macro_rules! __suites {
             $crate::__checks!(durability, $harness;
                 sync_leaves_no_dirty_pages,
                 power_loss_keeps_synced_records,
+            );
+        }
+        mod interleave {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__checks!(interleave, $harness;
+                reader_never_returns_unsynced_record_after_truncate,
+                iterator_reports_truncation_during_read,
+                mapped_record_survives_truncation,
+                readers_see_only_durable_records_under_stress,
             );
         }
     };
