@@ -13,7 +13,8 @@ use crate::error::{Error, Result, check_start_offset};
 use crate::flushed::FlushedOffset;
 use crate::io::{OpenSegment, SegmentIo};
 use crate::reader::{ReadHint, Reader, Record};
-use crate::sidecar::{Published, lowest_cut, read_sidecar, sidecar_path};
+use crate::fs::{FileId, file_id, path_id};
+use crate::sidecar::{Owner, Published, lowest_cut, read_sidecar, sidecar_path};
 use crate::writer::io_error;
 
 /// Longest wait between looks at the sidecar, even when inotify is quiet: a missed or
@@ -30,15 +31,31 @@ const MAX_QUIET: Duration = Duration::from_millis(100);
 /// sidecar, looking again at least every 100 ms.
 ///
 /// If the writer truncates below the follower's position, or a recovering writer kept less
-/// than had been published (media damage), the follower returns [`Error::Truncated`].
+/// than had been published (media damage), the follower returns [`Error::Truncated`]. It
+/// checks the sidecar again after reading each record, and reads again if a truncation was
+/// published meanwhile, so it never yields bytes a truncation has touched.
+///
+/// If the segment is deleted and a new one is created under the same name, the follower
+/// notices (the path then names another file than the one it holds open) and follows the
+/// new file from its start offset: [`position`](Self::position) goes back. It never
+/// mixes the two files: it reads a file only under an end published for that very file.
 #[derive(Debug)]
 pub struct Follower<B: SegmentIo> {
+    path: PathBuf,
+    start_offset: u64,
     reader: Reader<B>,
     flushed: FlushedOffset,
+    /// The segment file `reader` reads, held open so its inode number cannot be reused
+    /// while we compare it with what the path names.
+    _pinned: File,
+    id: FileId,
     sidecar_path: PathBuf,
-    sidecar: Option<File>,
+    /// The sidecar and which file it was when opened.
+    sidecar: Option<(File, FileId)>,
     published: Option<Published>,
     pos: u64,
+    /// Where the record at `pos`, read and checked, ends.
+    checked_next: Option<u64>,
     wake: Option<OwnedFd>,
 }
 
@@ -47,45 +64,111 @@ impl<B: OpenSegment> Follower<B> {
     /// record.
     pub fn open(path: impl AsRef<Path>, start_offset: u64) -> Result<Self> {
         let path = path.as_ref();
-        let io = B::open_reader(path).map_err(|e| io_error(path, "opening segment", 0, e))?;
+        let (pinned, id, io) = open_pinned::<B>(path)?;
         check_start_offset(path, io.size(), start_offset)?;
         let flushed = FlushedOffset::new(start_offset, start_offset);
         let mut follower = Self {
+            path: path.to_path_buf(),
+            start_offset,
             reader: Reader::live(Arc::new(io), flushed.clone()),
             flushed,
+            _pinned: pinned,
+            id,
             sidecar_path: sidecar_path(path),
             sidecar: None,
             published: None,
             pos: start_offset,
+            checked_next: None,
             wake: None,
         };
         follower.refresh()?;
         Ok(follower)
     }
-}
 
-impl<B: SegmentIo> Follower<B> {
     /// The next durable record, or `Ok(None)` at once if there is none yet.
     pub fn poll(&mut self) -> Result<Option<Record<'_>>> {
-        if !self.ready()? {
-            return Ok(None);
+        loop {
+            if !self.ready()? {
+                return Ok(None);
+            }
+            if self.read_checked()? {
+                return self.take().map(Some);
+            }
         }
-        self.read_next().map(Some)
     }
 
     /// The next durable record, waiting up to `timeout` for one; `Ok(None)` on timeout.
     pub fn wait(&mut self, timeout: Duration) -> Result<Option<Record<'_>>> {
         let deadline = Instant::now() + timeout;
-        while !self.ready()? {
+        loop {
+            if self.ready()? {
+                if self.read_checked()? {
+                    return self.take().map(Some);
+                }
+                continue;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Ok(None);
             }
             self.sleep(left.min(MAX_QUIET));
         }
-        self.read_next().map(Some)
     }
 
+    /// True if a record is ready to read. Looks at the sidecar every time, not only when
+    /// caught up: a truncation may have cut bytes this follower's read window still holds,
+    /// and the sidecar is where it learns so (one small read). When caught up, or when the
+    /// sidecar speaks for another file, also looks whether either file was replaced.
+    fn ready(&mut self) -> Result<bool> {
+        if self.refresh()? && self.pos < self.flushed.load() {
+            return Ok(true);
+        }
+        if self.segment_replaced()? {
+            self.reopen()?;
+        } else if self.sidecar_replaced()? {
+            self.sidecar = None;
+            self.wake = None;
+        } else {
+            return Ok(false);
+        }
+        Ok(self.refresh()? && self.pos < self.flushed.load())
+    }
+
+    /// Follows the file the path names now, from its start offset.
+    fn reopen(&mut self) -> Result<()> {
+        let (pinned, id, io) = open_pinned::<B>(&self.path)?;
+        check_start_offset(&self.path, io.size(), self.start_offset)?;
+        self.flushed = FlushedOffset::new(self.start_offset, self.start_offset);
+        self.reader = Reader::live(Arc::new(io), self.flushed.clone());
+        self._pinned = pinned;
+        self.id = id;
+        self.pos = self.start_offset;
+        self.published = None;
+        self.sidecar = None;
+        self.wake = None;
+        Ok(())
+    }
+
+    fn segment_replaced(&self) -> Result<bool> {
+        match path_id(&self.path) {
+            Ok(now) => Ok(now != self.id),
+            // Deleted and not (yet) made again: the file we hold is still the segment.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_error(&self.path, "looking up the segment", 0, e)),
+        }
+    }
+
+    fn sidecar_replaced(&self) -> Result<bool> {
+        let Some((_, id)) = &self.sidecar else { return Ok(false) };
+        match path_id(&self.sidecar_path) {
+            Ok(now) => Ok(now != *id),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+            Err(e) => Err(io_error(&self.sidecar_path, "looking up the sidecar", 0, e)),
+        }
+    }
+}
+
+impl<B: SegmentIo> Follower<B> {
     /// Where the next record is expected.
     pub fn position(&self) -> u64 {
         self.pos
@@ -96,49 +179,52 @@ impl<B: SegmentIo> Follower<B> {
         self.flushed.load()
     }
 
-    /// True if a record is ready to read. Looks at the sidecar every time, not only when
-    /// caught up: a truncation may have cut bytes this follower's read window still holds,
-    /// and the sidecar is where it learns so (one 16-byte read).
-    fn ready(&mut self) -> Result<bool> {
-        self.refresh()?;
-        Ok(self.pos < self.flushed.load())
+    /// Reads and checks the record at the position, seqlock-style: the sidecar read before
+    /// (in `ready`) and the one after must show the same generation. The writer publishes a
+    /// cut there, durably, before it changes a byte, so an unchanged generation proves the
+    /// bytes read were not cut. Returns false if a cut came between (read again), and
+    /// `Truncated` if it went below the position.
+    fn read_checked(&mut self) -> Result<bool> {
+        let before = self.published.map(|p| p.generation);
+        let read = self.reader.read_record(self.pos, ReadHint::Sequential).map(|r| r.next_offset());
+        if !self.refresh()? || self.published.map(|p| p.generation) != before {
+            return Ok(false);
+        }
+        self.checked_next = Some(read?);
+        Ok(true)
     }
 
-    fn read_next(&mut self) -> Result<Record<'_>> {
-        let next = match self.reader.read_record(self.pos, ReadHint::Sequential) {
-            Ok(record) => record.next_offset(),
-            Err(e @ Error::Corrupt { .. }) => {
-                // The writer may have cut these bytes since we looked: say so if it did.
-                self.refresh()?;
-                return Err(e);
-            }
-            Err(e) => return Err(e),
-        };
+    /// The record `read_checked` checked, served from the read window it filled: the very
+    /// bytes that were checked, with no second backend call.
+    fn take(&mut self) -> Result<Record<'_>> {
         let at = self.pos;
-        self.pos = next;
+        if let Some(next) = self.checked_next.take() {
+            self.pos = next;
+        }
         self.reader.read_record(at, ReadHint::Sequential)
     }
 
-    /// Reads the sidecar and moves the visible end to what it says.
-    fn refresh(&mut self) -> Result<()> {
+    /// Reads the sidecar and moves the visible end to what it says. True if the sidecar is
+    /// intact and speaks for the file this follower reads; false (changing nothing) if it
+    /// is missing, torn mid-write, another file's, or nonsense.
+    fn refresh(&mut self) -> Result<bool> {
         if self.sidecar.is_none() {
-            match File::open(&self.sidecar_path) {
-                Ok(f) => {
+            match File::open(&self.sidecar_path).and_then(|f| Ok((file_id(&f)?, f))) {
+                Ok((id, f)) => {
                     self.wake = watch(&self.sidecar_path);
-                    self.sidecar = Some(f);
+                    self.sidecar = Some((f, id));
                 }
                 // No writer has published anything yet.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
                 Err(e) => return Err(io_error(&self.sidecar_path, "opening the sidecar", 0, e)),
             }
         }
-        let Some(file) = &self.sidecar else { return Ok(()) };
-        let published =
-            match read_sidecar(file).map_err(|e| io_error(&self.sidecar_path, "reading the sidecar", 0, e))? {
-                Some(p) if p.end <= self.reader.io().size() => p,
-                // Torn mid-write, or nonsense: keep what we had and look again later.
-                _ => return Ok(()),
-            };
+        let Some((file, _)) = &self.sidecar else { return Ok(false) };
+        let read = read_sidecar(file).map_err(|e| io_error(&self.sidecar_path, "reading the sidecar", 0, e))?;
+        let published = match read {
+            Some(p) if p.owner == Owner::of(self.id) && p.end <= self.reader.io().size() => p,
+            _ => return Ok(false),
+        };
         if let Some(old) = self.published
             && old.generation != published.generation
         {
@@ -155,7 +241,7 @@ impl<B: SegmentIo> Follower<B> {
         }
         self.published = Some(published);
         self.flushed.publish(published.end);
-        Ok(())
+        Ok(true)
     }
 
     /// Sleeps until the sidecar changes or `max` passes.
@@ -172,6 +258,22 @@ impl<B: SegmentIo> Follower<B> {
             while rustix::io::read(fd, &mut buf).is_ok_and(|n| n > 0) {}
         }
     }
+}
+
+/// Opens the segment at `path` with `B`, and a plain handle on the same file to know it by.
+fn open_pinned<B: OpenSegment>(path: &Path) -> Result<(File, FileId, B)> {
+    let err = |e| io_error(path, "opening segment", 0, e);
+    for _ in 0..3 {
+        let pinned = File::open(path).map_err(err)?;
+        let id = file_id(&pinned).map_err(err)?;
+        let io = B::open_reader(path).map_err(err)?;
+        // `io` opened the file `pinned` holds unless the path was replaced in between; as
+        // `pinned` keeps that inode alive, its number cannot name another file meanwhile.
+        if path_id(path).map_err(err)? == id {
+            return Ok((pinned, id, io));
+        }
+    }
+    Err(err(std::io::Error::other("the file kept being replaced while it was opened")))
 }
 
 /// An inotify descriptor watching `path` for modification, or `None` where inotify is not
