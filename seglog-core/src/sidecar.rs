@@ -255,9 +255,15 @@ impl Sidecar {
         write_all_at(&self.file, 0, &self.published.encode())
     }
 
-    /// What was last published.
+    /// Swaps the file for `/dev/full`, where every write fails.
     #[cfg(test)]
-    pub(crate) fn published(&self) -> Published {
-        self.published
+    pub(crate) fn break_writes(&mut self) {
+        if let Ok(full) = OpenOptions::new().read(true).write(true).open("/dev/full") {
+            self.file = full;
+        }
     }
 }
+
+#[cfg(test)]
+#[path = "sidecar_tests.rs"]
+mod tests;

@@ -317,6 +317,11 @@ impl<B: SegmentIo> Writer<B> {
         }
     }
 
+    #[cfg(test)]
+    pub(crate) fn sidecar_mut(&mut self) -> Option<&mut Sidecar> {
+        self.sidecar.as_mut()
+    }
+
     /// Why the last attempt to publish the durable end in the sidecar failed, if it did;
     /// cleared by the next one that succeeds. Followers in other processes see a stale end
     /// meanwhile; the records themselves are durable (see [`sync`](Self::sync)).
