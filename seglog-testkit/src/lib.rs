@@ -10,6 +10,7 @@ mod faulty;
 pub mod files;
 pub mod fuzz;
 mod harness;
+pub mod interleave;
 mod mem;
 pub mod model;
 pub mod truncation;
