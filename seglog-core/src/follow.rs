@@ -11,9 +11,9 @@ use rustix::fs::inotify;
 
 use crate::error::{Error, Result, check_start_offset};
 use crate::flushed::FlushedOffset;
+use crate::fs::{FileId, file_id, path_id};
 use crate::io::{OpenSegment, SegmentIo};
 use crate::reader::{ReadHint, Reader, Record};
-use crate::fs::{FileId, file_id, path_id};
 use crate::sidecar::{Owner, Published, lowest_cut, read_sidecar, sidecar_path};
 use crate::writer::io_error;
 
@@ -41,21 +41,37 @@ const MAX_QUIET: Duration = Duration::from_millis(100);
 /// mixes the two files: it reads a file only under an end published for that very file.
 #[derive(Debug)]
 pub struct Follower<B: SegmentIo> {
-    path: PathBuf,
-    start_offset: u64,
     reader: Reader<B>,
     flushed: FlushedOffset,
     /// The segment file `reader` reads, held open so its inode number cannot be reused
     /// while we compare it with what the path names.
     _pinned: File,
-    id: FileId,
-    sidecar_path: PathBuf,
-    /// The sidecar and which file it was when opened.
-    sidecar: Option<(File, FileId)>,
-    published: Option<Published>,
+    target: Target,
+    watch: Watch,
     pos: u64,
     /// Where the record at `pos`, read and checked, ends.
     checked_next: Option<u64>,
+}
+
+/// The segment file a follower reads.
+#[derive(Debug)]
+struct Target {
+    path: PathBuf,
+    id: FileId,
+    size: u64,
+    start_offset: u64,
+}
+
+/// What a follower knows of the sidecar.
+#[derive(Debug)]
+struct Watch {
+    path: PathBuf,
+    /// The sidecar and which file it was when opened.
+    file: Option<(File, FileId)>,
+    published: Option<Published>,
+    /// The sidecar was replaced: the next one read counts as a cut to the start offset, as
+    /// nothing says which cuts came in between.
+    lost: bool,
     wake: Option<OwnedFd>,
 }
 
@@ -68,18 +84,13 @@ impl<B: OpenSegment> Follower<B> {
         check_start_offset(path, io.size(), start_offset)?;
         let flushed = FlushedOffset::new(start_offset, start_offset);
         let mut follower = Self {
-            path: path.to_path_buf(),
-            start_offset,
+            target: Target { path: path.to_path_buf(), id, size: io.size(), start_offset },
             reader: Reader::live(Arc::new(io), flushed.clone()),
             flushed,
             _pinned: pinned,
-            id,
-            sidecar_path: sidecar_path(path),
-            sidecar: None,
-            published: None,
+            watch: Watch::new(sidecar_path(path), false),
             pos: start_offset,
             checked_next: None,
-            wake: None,
         };
         follower.refresh()?;
         Ok(follower)
@@ -92,18 +103,22 @@ impl<B: OpenSegment> Follower<B> {
                 return Ok(None);
             }
             if self.read_checked()? {
-                return self.take().map(Some);
+                return self.take();
             }
         }
     }
 
     /// The next durable record, waiting up to `timeout` for one; `Ok(None)` on timeout.
+    ///
+    /// With a backend that maps the segment, `Ok(None)` may also come early, when a
+    /// truncation lands just as the record is handed out: its bytes are the writer's
+    /// shared mapping, so they are checked once more after they are borrowed.
     pub fn wait(&mut self, timeout: Duration) -> Result<Option<Record<'_>>> {
         let deadline = Instant::now() + timeout;
         loop {
             if self.ready()? {
                 if self.read_checked()? {
-                    return self.take().map(Some);
+                    return self.take();
                 }
                 continue;
             }
@@ -111,7 +126,7 @@ impl<B: OpenSegment> Follower<B> {
             if left.is_zero() {
                 return Ok(None);
             }
-            self.sleep(left.min(MAX_QUIET));
+            self.watch.sleep(left.min(MAX_QUIET));
         }
     }
 
@@ -123,11 +138,11 @@ impl<B: OpenSegment> Follower<B> {
         if self.refresh()? && self.pos < self.flushed.load() {
             return Ok(true);
         }
-        if self.segment_replaced()? {
+        if self.target.replaced()? {
             self.reopen()?;
-        } else if self.sidecar_replaced()? {
-            self.sidecar = None;
-            self.wake = None;
+        } else if self.watch.replaced()? {
+            // Deleted and made again: what happened in between is unknown.
+            self.watch = Watch::new(self.watch.path.clone(), true);
         } else {
             return Ok(false);
         }
@@ -136,35 +151,17 @@ impl<B: OpenSegment> Follower<B> {
 
     /// Follows the file the path names now, from its start offset.
     fn reopen(&mut self) -> Result<()> {
-        let (pinned, id, io) = open_pinned::<B>(&self.path)?;
-        check_start_offset(&self.path, io.size(), self.start_offset)?;
-        self.flushed = FlushedOffset::new(self.start_offset, self.start_offset);
+        let Target { path, start_offset, .. } = &self.target;
+        let (path, start) = (path.clone(), *start_offset);
+        let (pinned, id, io) = open_pinned::<B>(&path)?;
+        check_start_offset(&path, io.size(), start)?;
+        self.flushed = FlushedOffset::new(start, start);
+        self.target = Target { path, id, size: io.size(), start_offset: start };
         self.reader = Reader::live(Arc::new(io), self.flushed.clone());
         self._pinned = pinned;
-        self.id = id;
-        self.pos = self.start_offset;
-        self.published = None;
-        self.sidecar = None;
-        self.wake = None;
+        self.pos = start;
+        self.watch = Watch::new(self.watch.path.clone(), false);
         Ok(())
-    }
-
-    fn segment_replaced(&self) -> Result<bool> {
-        match path_id(&self.path) {
-            Ok(now) => Ok(now != self.id),
-            // Deleted and not (yet) made again: the file we hold is still the segment.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(io_error(&self.path, "looking up the segment", 0, e)),
-        }
-    }
-
-    fn sidecar_replaced(&self) -> Result<bool> {
-        let Some((_, id)) = &self.sidecar else { return Ok(false) };
-        match path_id(&self.sidecar_path) {
-            Ok(now) => Ok(now != *id),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-            Err(e) => Err(io_error(&self.sidecar_path, "looking up the sidecar", 0, e)),
-        }
     }
 }
 
@@ -179,68 +176,117 @@ impl<B: SegmentIo> Follower<B> {
         self.flushed.load()
     }
 
+    fn refresh(&mut self) -> Result<bool> {
+        self.watch.refresh(&self.target, &self.flushed, self.pos)
+    }
+
     /// Reads and checks the record at the position, seqlock-style: the sidecar read before
     /// (in `ready`) and the one after must show the same generation. The writer publishes a
     /// cut there, durably, before it changes a byte, so an unchanged generation proves the
     /// bytes read were not cut. Returns false if a cut came between (read again), and
     /// `Truncated` if it went below the position.
     fn read_checked(&mut self) -> Result<bool> {
-        let before = self.published.map(|p| p.generation);
+        let before = self.watch.generation();
         let read = self.reader.read_record(self.pos, ReadHint::Sequential).map(|r| r.next_offset());
-        if !self.refresh()? || self.published.map(|p| p.generation) != before {
+        if !self.refresh()? || self.watch.generation() != before {
             return Ok(false);
         }
         self.checked_next = Some(read?);
         Ok(true)
     }
 
-    /// The record `read_checked` checked, served from the read window it filled: the very
-    /// bytes that were checked, with no second backend call.
-    fn take(&mut self) -> Result<Record<'_>> {
+    /// The record `read_checked` checked. For a backend that copies, it comes from the read
+    /// window the check filled: the very bytes checked, with no second backend call. For
+    /// one that maps, the bytes are read from the mapping again, so they are checked again.
+    fn take(&mut self) -> Result<Option<Record<'_>>> {
         let at = self.pos;
+        let before = self.watch.generation();
+        let mapped = self.reader.io().mapped().is_some();
         if let Some(next) = self.checked_next.take() {
             self.pos = next;
         }
-        self.reader.read_record(at, ReadHint::Sequential)
+        let record = self.reader.read_record(at, ReadHint::Sequential);
+        if mapped && (!self.watch.refresh(&self.target, &self.flushed, at)? || self.watch.generation() != before) {
+            self.pos = at;
+            return Ok(None);
+        }
+        record.map(Some)
+    }
+}
+
+impl Target {
+    /// True if the path now names another file (a new segment made under the same name).
+    fn replaced(&self) -> Result<bool> {
+        match path_id(&self.path) {
+            Ok(now) => Ok(now != self.id),
+            // Deleted and not (yet) made again: the file we hold is still the segment.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_error(&self.path, "looking up the segment", 0, e)),
+        }
+    }
+}
+
+impl Watch {
+    fn new(path: PathBuf, lost: bool) -> Self {
+        Self { path, file: None, published: None, lost, wake: None }
     }
 
-    /// Reads the sidecar and moves the visible end to what it says. True if the sidecar is
-    /// intact and speaks for the file this follower reads; false (changing nothing) if it
-    /// is missing, torn mid-write, another file's, or nonsense.
-    fn refresh(&mut self) -> Result<bool> {
-        if self.sidecar.is_none() {
-            match File::open(&self.sidecar_path).and_then(|f| Ok((file_id(&f)?, f))) {
+    fn generation(&self) -> Option<u32> {
+        self.published.map(|p| p.generation)
+    }
+
+    /// True if the sidecar we hold is no longer the one at its path.
+    fn replaced(&self) -> Result<bool> {
+        let Some((_, id)) = &self.file else { return Ok(false) };
+        match path_id(&self.path) {
+            Ok(now) => Ok(now != *id),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+            Err(e) => Err(io_error(&self.path, "looking up the sidecar", 0, e)),
+        }
+    }
+
+    /// Reads the sidecar and moves `flushed` to what it says, for a follower at `pos` of
+    /// `target`. True if the sidecar is intact and speaks for `target`; false (changing
+    /// nothing) if it is missing, torn mid-write, another file's, or nonsense.
+    fn refresh(&mut self, target: &Target, flushed: &FlushedOffset, pos: u64) -> Result<bool> {
+        if self.file.is_none() {
+            match File::open(&self.path).and_then(|f| Ok((file_id(&f)?, f))) {
                 Ok((id, f)) => {
-                    self.wake = watch(&self.sidecar_path);
-                    self.sidecar = Some((f, id));
+                    self.wake = watch(&self.path);
+                    self.file = Some((f, id));
                 }
                 // No writer has published anything yet.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-                Err(e) => return Err(io_error(&self.sidecar_path, "opening the sidecar", 0, e)),
+                Err(e) => return Err(io_error(&self.path, "opening the sidecar", 0, e)),
             }
         }
-        let Some((file, _)) = &self.sidecar else { return Ok(false) };
-        let read = read_sidecar(file).map_err(|e| io_error(&self.sidecar_path, "reading the sidecar", 0, e))?;
+        let Some((file, _)) = &self.file else { return Ok(false) };
+        let read = read_sidecar(file).map_err(|e| io_error(&self.path, "reading the sidecar", 0, e))?;
         let published = match read {
-            Some(p) if p.owner == Owner::of(self.id) && p.end <= self.reader.io().size() => p,
+            Some(p) if p.owner == Owner::of(target.id) && p.end <= target.size => p,
             _ => return Ok(false),
         };
-        if let Some(old) = self.published
-            && old.generation != published.generation
-        {
+        let missed = match self.published {
+            Some(old) if old.generation != published.generation => Some(old.generation),
+            _ => None,
+        };
+        if missed.is_some() || self.lost {
             // The end went back since we looked: find how far, from the cut entries (or, if
             // the sidecar was rewritten from scratch, assume the worst: the start).
-            let cuts = lowest_cut(file, old.generation, published.generation)
-                .map_err(|e| io_error(&self.sidecar_path, "reading the sidecar", 0, e))?;
-            let cut = cuts.unwrap_or(self.reader.start_offset()).min(published.end);
-            self.flushed.cut(cut);
-            if self.pos > cut {
-                let path = self.reader.io().path().to_path_buf();
-                return Err(Error::Truncated { path, offset: self.pos, truncated_to: cut });
+            let cuts = match missed {
+                Some(from) if !self.lost => lowest_cut(file, from, published.generation)
+                    .map_err(|e| io_error(&self.path, "reading the sidecar", 0, e))?,
+                _ => None,
+            };
+            let cut = cuts.unwrap_or(target.start_offset).min(published.end);
+            flushed.cut(cut);
+            if pos > cut {
+                return Err(Error::Truncated { path: target.path.clone(), offset: pos, truncated_to: cut });
             }
         }
         self.published = Some(published);
-        self.flushed.publish(published.end);
+        self.lost = false;
+        flushed.publish(published.end);
         Ok(true)
     }
 

@@ -80,6 +80,12 @@ pub struct Published {
     pub owner: Owner,
 }
 
+/// The bytes of a sidecar header saying `published` (for tools and tests: the writer
+/// writes its own).
+pub fn encode(published: &Published) -> [u8; SIDECAR_LEN] {
+    published.encode()
+}
+
 impl Published {
     fn encode(&self) -> [u8; SIDECAR_LEN] {
         let mut out = [0u8; SIDECAR_LEN];
