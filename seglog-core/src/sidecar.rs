@@ -206,6 +206,10 @@ impl Sidecar {
 
     /// Opens (creating if needed) the sidecar of the existing segment at `segment`, whose
     /// recovered end is `end`, and publishes it: as a cut if the sidecar said more.
+    ///
+    /// Call it once the records below `end` are durable (after recovery's sync), or, when
+    /// `end` is at or below what the sidecar vouches for, before an erase below that: it
+    /// then only publishes a cut, durably, as a truncation does before erasing.
     pub(crate) fn open(segment: &Path, end: u64) -> io::Result<Self> {
         let owner = Owner::of(path_id(segment)?);
         let file =

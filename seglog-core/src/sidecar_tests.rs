@@ -172,3 +172,18 @@ fn sync_succeeds_when_only_the_sidecar_write_fails() {
     assert_eq!(w.report().records, 2);
     assert!(w.sidecar_error().is_none());
 }
+
+/// Defect 9 of issue 10, the ramfs case: a filesystem that refuses a flag (O_DIRECT on
+/// ramfs) does so after the inode exists. `O_DIRECTORY` on a regular file is refused the
+/// same way, on any filesystem: nothing may be left behind, and a retry must succeed.
+#[test]
+fn create_refused_by_a_flag_leaves_nothing_behind() {
+    let dir = Dir::new("refused-flag");
+    let path = dir.0.join("segment.log");
+    let refused = rustix::fs::OFlags::DIRECTORY.bits() as i32;
+    let e = crate::fs::create_segment_file(&path, 4096, refused, Preallocation::Fallocate).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(rustix::io::Errno::NOTDIR.raw_os_error()), "{e}");
+    assert!(!path.exists(), "a refused create left the file behind");
+    crate::fs::create_segment_file(&path, 4096, 0, Preallocation::Fallocate).unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 4096);
+}
