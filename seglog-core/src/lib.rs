@@ -9,8 +9,10 @@ mod follow;
 pub mod fs;
 mod io;
 mod reader;
+mod record;
 mod recovery;
 pub mod sidecar;
+mod sync;
 mod window;
 mod writer;
 

@@ -228,9 +228,12 @@ impl<B: SegmentIo> Writer<B> {
     /// Readers stop seeing anything at or past `offset` before any byte changes; then the
     /// cut bytes are durably zeroed, so no later append can bring them back. Readers'
     /// windows over the cut are dropped; an [`Iter`](crate::Iter) positioned past the cut
-    /// returns [`Error::Truncated`]. Records already handed out by an mmap-backed reader
-    /// from the cut region are slices of the mapping and read as zeros afterwards: do not
-    /// hold them across a truncation. A failure poisons the writer.
+    /// returns [`Error::Truncated`]. A failure poisons the writer.
+    ///
+    /// On a backend that maps the segment, records handed out by [`reader`](Self::reader)s
+    /// are slices of the mapping: the truncation waits until every such record in the cut
+    /// region is dropped before it changes a byte. A thread that holds one and truncates
+    /// below it waits for itself forever: drop records (or copy them) before truncating.
     pub fn truncate(&mut self, offset: u64) -> Result<()> {
         self.check_poison()?;
         if offset < self.start_offset || offset > self.write_offset {
@@ -258,6 +261,8 @@ impl<B: SegmentIo> Writer<B> {
             ));
         }
         self.flushed.cut(offset);
+        // Zero-copy records in the cut must be dropped before their bytes change.
+        self.flushed.wait_for_pins(align_down(offset, self.align));
         // Durably, before any byte changes, and claiming no record that is not yet durable.
         if let Some(sidecar) = &mut self.sidecar
             && let Err(e) = sidecar.cut(offset)
@@ -366,8 +371,10 @@ impl<B: SegmentIo> Writer<B> {
     }
 
     /// A reader of this segment that shares the writer's backend handle and flushed offset.
+    /// On a backend that maps the segment its records are zero-copy slices of the mapping;
+    /// see [`truncate`](Self::truncate).
     pub fn reader(&self) -> Reader<B> {
-        Reader::live(Arc::clone(&self.io), self.flushed.clone())
+        Reader::of_writer(Arc::clone(&self.io), self.flushed.clone())
     }
 
     /// The flushed offset, to hand to readers in any thread.

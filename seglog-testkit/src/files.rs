@@ -87,6 +87,7 @@ pub fn follower_yields_only_durable_records<B: OpenSegment>(h: &mut FileHarness<
     w.sync().unwrap();
     let rec = f.poll().unwrap().expect("a synced record");
     assert_eq!((&*rec, rec.offset()), (&b"one"[..], 32));
+    drop(rec);
     assert!(f.wait(Duration::from_millis(20)).unwrap().is_none());
     let writer = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(50));
@@ -96,6 +97,7 @@ pub fn follower_yields_only_durable_records<B: OpenSegment>(h: &mut FileHarness<
     });
     let rec = f.wait(Duration::from_secs(10)).unwrap().expect("woken by the sync");
     assert_eq!(&*rec, b"two");
+    drop(rec);
     assert_eq!(f.position(), f.durable_end());
     drop(writer.join().unwrap());
 }

@@ -60,6 +60,13 @@ macro_rules! file_backend_tests {
                     failed_create_leaves_nothing_behind,
                 );
             }
+            mod interleave_files {
+                #[allow(unused_imports)]
+                use super::*;
+                $crate::__checks!(interleave, $harness;
+                    read_past_end_of_file_is_an_error_not_a_signal,
+                );
+            }
         }
     };
 }
@@ -125,6 +132,15 @@ macro_rules! __suites {
                 truncate_rejects_non_boundaries,
                 readers_follow_a_truncation,
                 failed_truncation_poisons,
+            );
+        }
+        mod interleave {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__checks!(interleave, $harness;
+                reader_never_returns_unsynced_record_after_truncate,
+                iterator_reports_truncation_during_read,
+                mapped_record_survives_truncation,
             );
         }
     };

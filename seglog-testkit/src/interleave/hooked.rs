@@ -66,6 +66,7 @@ struct State {
     trace: Vec<Point>,
     armed: Vec<(Point, Actor)>,
     fired: usize,
+    stopped: bool,
 }
 
 /// The hooks a [`Hooked`] backend consults at every call: counts calls, records the points
@@ -129,6 +130,13 @@ impl Hooks {
         st.trace.clear();
     }
 
+    /// Stops counting, tracing and firing: later calls pass straight through. Call it when
+    /// the operation under test is over, so calls after it (a writer's drop, say) are not
+    /// points of the schedule.
+    pub fn stop(&self) {
+        self.lock().stopped = true;
+    }
+
     /// Makes [`Hooked`] handles opened by path at `path` (through [`OpenSegment`]) use these
     /// hooks, until [`detach`](Hooks::detach). Handles opened elsewhere get inert hooks.
     pub fn attach(self: &Arc<Self>, path: &Path) {
@@ -162,6 +170,9 @@ impl Hooks {
         }
         let due: Vec<Actor> = {
             let mut st = self.lock();
+            if st.stopped {
+                return;
+            }
             let count = st.counts.entry(call).or_insert(0);
             let index = match phase {
                 Phase::Before => {

@@ -26,8 +26,10 @@
 //!         let w = Arc::new(Mutex::new(w));
 //!         hooks.at(s.point, move || w.lock().unwrap().truncate(0).unwrap());
 //!     }
-//!     match r.read_record(at, ReadHint::Random) {
-//!         Ok(rec) => assert!(schedule.is_none() && &*rec == b"old"),
+//!     let got = r.read_record(at, ReadHint::Random).map(|rec| rec.to_vec());
+//!     hooks.stop(); // the reader's call is over: later calls are not points
+//!     match got {
+//!         Ok(rec) => assert!(schedule.is_none() && rec == b"old"),
 //!         Err(e) => assert!(schedule.is_some() && matches!(e, Error::NotVisible { .. }), "{e}"),
 //!     }
 //! });
@@ -38,8 +40,12 @@
 //! `Reader::open` do) take the hooks [`attach`](Hooks::attach)ed to that path. Calls an
 //! actor makes are not counted and fire nothing, so an actor may use the same handle.
 
+mod checks;
 mod explore;
+mod files;
 mod hooked;
 
+pub use checks::*;
+pub use files::*;
 pub use explore::{Explored, Schedule, explore};
 pub use hooked::{Actor, Call, Hooked, Hooks, Phase, Point};
