@@ -199,7 +199,7 @@ impl Sidecar {
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path)?;
         let sidecar = Self { file, published: Published { end, generation: 0, owner } };
         sidecar.write()?;
-        sidecar.file.sync_data()?;
+        sidecar.sync()?;
         sync_parent_dir(&path)?;
         Ok(sidecar)
     }
@@ -258,11 +258,19 @@ impl Sidecar {
         }
         self.published = Published { end, generation: generation.wrapping_add(1), ..self.published };
         self.write()?;
-        self.file.sync_data()
+        self.sync()
     }
 
     fn write(&self) -> io::Result<()> {
-        write_all_at(&self.file, 0, &self.published.encode())
+        write_all_at(&self.file, 0, &self.published.encode())?;
+        power_loss::written(self.published);
+        Ok(())
+    }
+
+    fn sync(&self) -> io::Result<()> {
+        self.file.sync_data()?;
+        power_loss::synced(self.published);
+        Ok(())
     }
 
     /// Swaps the file for `/dev/full`, where every write fails.
@@ -271,6 +279,38 @@ impl Sidecar {
         if let Ok(full) = OpenOptions::new().read(true).write(true).open("/dev/full") {
             self.file = full;
         }
+    }
+}
+
+/// What a power loss could leave of the sidecar, for tests: the header last synced, or any
+/// written after it. Nothing outside tests.
+#[cfg(not(test))]
+mod power_loss {
+    pub(super) fn written(_: super::Published) {}
+    pub(super) fn synced(_: super::Published) {}
+}
+
+#[cfg(test)]
+mod power_loss {
+    use std::cell::RefCell;
+
+    use super::Published;
+
+    thread_local! {
+        static SINCE_SYNC: RefCell<Vec<Published>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(super) fn written(p: Published) {
+        SINCE_SYNC.with(|v| v.borrow_mut().push(p));
+    }
+
+    pub(super) fn synced(p: Published) {
+        SINCE_SYNC.with(|v| *v.borrow_mut() = vec![p]);
+    }
+
+    /// Every header a power loss now could leave in this thread's sidecars.
+    pub(crate) fn possible() -> Vec<Published> {
+        SINCE_SYNC.with(|v| v.borrow().clone())
     }
 }
 

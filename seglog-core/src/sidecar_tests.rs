@@ -187,3 +187,28 @@ fn create_refused_by_a_flag_leaves_nothing_behind() {
     crate::fs::create_segment_file(&path, 4096, 0, Preallocation::Fallocate).unwrap();
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 4096);
 }
+
+/// Defect 3 of issue 10, the power-loss half: the cut was written to the sidecar unsynced,
+/// so once the segment's erase was durable a power loss could leave the sidecar at its
+/// pre-truncation end, ahead of the records. At every step of a truncation, every header a
+/// power loss could leave (the one last synced, or any written since) must be at or below
+/// what the segment holds durably.
+#[test]
+fn truncation_cut_survives_a_power_loss_of_the_sidecar() {
+    let dir = Dir::new("power-loss");
+    let path = dir.0.join("segment.log");
+    let mut w = Writer::<Plain>::create(&path, 64 << 10, 0).unwrap();
+    let (_, _) = w.append(&[1; 100]).unwrap();
+    let (cut, _) = w.append(&[2; 100]).unwrap();
+    w.append(&[3; 100]).unwrap();
+    let before = w.sync().unwrap();
+    w.append(&[4; 100]).unwrap(); // never synced
+    assert!(power_loss::possible().iter().all(|p| p.end <= before));
+    w.truncate(cut).unwrap();
+    // The erase is durable now: nothing at or past `cut` may be vouched for.
+    let possible = power_loss::possible();
+    assert!(possible.iter().all(|p| p.end <= cut), "a power loss could leave {possible:?} after a cut to {cut}");
+    w.append(&[5; 100]).unwrap();
+    let after = w.sync().unwrap();
+    assert!(power_loss::possible().iter().all(|p| p.end <= after));
+}

@@ -46,6 +46,6 @@ mod files;
 mod hooked;
 
 pub use checks::*;
-pub use files::*;
 pub use explore::{Explored, Schedule, explore};
+pub use files::*;
 pub use hooked::{Actor, Call, Hooked, Hooks, Phase, Point};
