@@ -134,8 +134,10 @@ fn followers_yield_only_durable_records() {
     let mut poll_all = |followers: &mut Vec<Follower<FileIo>>| {
         for f in followers.iter_mut() {
             loop {
-                match f.wait(Duration::from_micros(200)) {
-                    Ok(Some(rec)) => yielded.push(check_payload(&rec)),
+                // A record may borrow the follower until it is dropped: take what it says first.
+                let got = f.wait(Duration::from_micros(200)).map(|r| r.map(|rec| check_payload(&rec)));
+                match got {
+                    Ok(Some(seq)) => yielded.push(seq),
                     Ok(None) => break,
                     Err(Error::Truncated { .. }) => {
                         truncations += 1;

@@ -8,7 +8,7 @@ use seglog_core::sidecar::{Published, read_sidecar, sidecar_path};
 use seglog_core::{Error, Follower, OpenSegment, Writer};
 
 use crate::FileHarness;
-use crate::interleave::{Call, Hooked, Hooks, Phase, Point, explore};
+use crate::interleave::{Call, Hooked, Hooks, Point, explore};
 use crate::util::payload;
 
 /// Every record a fresh follower yields now.

@@ -2,7 +2,7 @@
 
 use std::io::ErrorKind;
 
-use seglog_core::{AlignedBuf, Error, OpenSegment, RecoveryMode, SegmentIo, Writer};
+use seglog_core::{AlignedBuf, Error, OpenSegment, RecoveryMode, Writer};
 
 use crate::FileHarness;
 use crate::util::payload;
