@@ -109,10 +109,6 @@ impl<B: OpenSegment> Follower<B> {
     }
 
     /// The next durable record, waiting up to `timeout` for one; `Ok(None)` on timeout.
-    ///
-    /// With a backend that maps the segment, `Ok(None)` may also come early, when a
-    /// truncation lands just as the record is handed out: its bytes are the writer's
-    /// shared mapping, so they are checked once more after they are borrowed.
     pub fn wait(&mut self, timeout: Duration) -> Result<Option<Record<'_>>> {
         let deadline = Instant::now() + timeout;
         loop {
@@ -195,22 +191,15 @@ impl<B: SegmentIo> Follower<B> {
         Ok(true)
     }
 
-    /// The record `read_checked` checked. For a backend that copies, it comes from the read
-    /// window the check filled: the very bytes checked, with no second backend call. For
-    /// one that maps, the bytes are read from the mapping again, so they are checked again.
+    /// The record `read_checked` checked, from the read window the check filled: the very
+    /// bytes checked, with no second backend call. (A follower's reader copies even from a
+    /// mapping: it cannot pin bytes against a writer in another process.)
     fn take(&mut self) -> Result<Option<Record<'_>>> {
         let at = self.pos;
-        let before = self.watch.generation();
-        let mapped = self.reader.io().mapped().is_some();
         if let Some(next) = self.checked_next.take() {
             self.pos = next;
         }
-        let record = self.reader.read_record(at, ReadHint::Sequential);
-        if mapped && (!self.watch.refresh(&self.target, &self.flushed, at)? || self.watch.generation() != before) {
-            self.pos = at;
-            return Ok(None);
-        }
-        record.map(Some)
+        self.reader.read_record(at, ReadHint::Sequential).map(Some)
     }
 }
 
