@@ -51,6 +51,9 @@ pub struct Follower<B: SegmentIo> {
     pos: u64,
     /// Where the record at `pos`, read and checked, ends.
     checked_next: Option<u64>,
+    /// The sidecar was read (and was ours) after the last record was read: that read is the
+    /// next record's "before" read, so `ready` need not read it again.
+    fresh: bool,
 }
 
 /// The segment file a follower reads.
@@ -91,6 +94,7 @@ impl<B: OpenSegment> Follower<B> {
             watch: Watch::new(sidecar_path(path), false),
             pos: start_offset,
             checked_next: None,
+            fresh: false,
         };
         follower.refresh()?;
         Ok(follower)
@@ -126,11 +130,15 @@ impl<B: OpenSegment> Follower<B> {
         }
     }
 
-    /// True if a record is ready to read. Looks at the sidecar every time, not only when
-    /// caught up: a truncation may have cut bytes this follower's read window still holds,
-    /// and the sidecar is where it learns so (one small read). When caught up, or when the
-    /// sidecar speaks for another file, also looks whether either file was replaced.
+    /// True if a record is ready to read. Looks at the sidecar before every record, not
+    /// only when caught up: a truncation may have cut bytes this follower's read window
+    /// still holds, and the sidecar is where it learns so (one small read; the look after
+    /// the previous record counts). When caught up, or when the sidecar speaks for another
+    /// file, also looks whether either file was replaced.
     fn ready(&mut self) -> Result<bool> {
+        if std::mem::take(&mut self.fresh) && self.pos < self.flushed.load() {
+            return Ok(true);
+        }
         if self.refresh()? && self.pos < self.flushed.load() {
             return Ok(true);
         }
@@ -156,6 +164,7 @@ impl<B: OpenSegment> Follower<B> {
         self.reader = Reader::live(Arc::new(io), self.flushed.clone());
         self._pinned = pinned;
         self.pos = start;
+        self.fresh = false;
         self.watch = Watch::new(self.watch.path.clone(), false);
         Ok(())
     }
@@ -188,6 +197,7 @@ impl<B: SegmentIo> Follower<B> {
             return Ok(false);
         }
         self.checked_next = Some(read?);
+        self.fresh = true;
         Ok(true)
     }
 
