@@ -141,6 +141,7 @@ macro_rules! __suites {
                 reader_never_returns_unsynced_record_after_truncate,
                 iterator_reports_truncation_during_read,
                 mapped_record_survives_truncation,
+                readers_see_only_durable_records_under_stress,
             );
         }
     };
