@@ -186,9 +186,12 @@ pub fn application_header_survives_the_writer<B: OpenSegment + AsRef<std::fs::Fi
     assert!(header(b"MAGIC-2"), "a later sync zeroed the header");
     let mut r = Reader::<B>::open(&path, Some(writer.flushed_offset())).unwrap();
     assert_eq!(&*r.read_record(offset, ReadHint::Random).unwrap(), b"event data");
-    let mut magic = [0u8; 7];
-    r.read_segment_header(&mut magic).unwrap();
-    assert_eq!(&magic, b"MAGIC-2");
+    let mut region = [0u8; 64];
+    r.read_segment_header(&mut region).unwrap();
+    let mut want = [0u8; 64];
+    want[..7].copy_from_slice(b"MAGIC-2");
+    assert_eq!(region, want, "the header region, byte for byte");
+    assert_eq!(std::fs::read(&path).unwrap()[..64], want);
 }
 
 /// Defect 9 of issue 10: the early returns of `create` after the file existed (the
