@@ -7,7 +7,8 @@ use crate::{FileHarness, Harness};
 mod sidecar;
 pub use sidecar::{
     follower_follows_a_recreated_segment, follower_rechecks_the_sidecar_after_reading,
-    hostile_sidecar_is_refused_cleanly, sidecar_never_claims_more_than_is_durable,
+    follower_treats_a_replaced_sidecar_as_a_cut, hostile_sidecar_is_refused_cleanly,
+    sidecar_never_claims_more_than_is_durable,
 };
 
 /// A second writer on the same segment, from the same process, is refused while the first

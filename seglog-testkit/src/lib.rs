@@ -58,6 +58,7 @@ macro_rules! file_backend_tests {
                     hostile_sidecar_is_refused_cleanly,
                     application_header_survives_the_writer,
                     failed_create_leaves_nothing_behind,
+                    follower_treats_a_replaced_sidecar_as_a_cut,
                 );
             }
             mod interleave_files {

@@ -177,3 +177,37 @@ pub fn hostile_sidecar_is_refused_cleanly<B: OpenSegment>(h: &mut FileHarness<B>
     }
     drop(w);
 }
+
+/// A sidecar deleted and made again (a writer reopened after someone removed it) carries no
+/// record of the cuts made meanwhile: a follower past the start must be told it cannot go
+/// on, not resume under the new sidecar's end. Until then the deleted sidecar, still open,
+/// speaks for the segment as it was.
+pub fn follower_treats_a_replaced_sidecar_as_a_cut<B: OpenSegment>(h: &mut FileHarness<B>) {
+    let path = h.path().to_path_buf();
+    let mut w = Writer::<B>::create(&path, 64 << 10, 0).unwrap();
+    w.append(b"one").unwrap();
+    w.append(b"two").unwrap();
+    w.sync().unwrap();
+    let mut ahead = Follower::<B>::open(&path, 0).unwrap();
+    let mut behind = Follower::<B>::open(&path, 0).unwrap();
+    assert_eq!(ahead.poll().unwrap().map(|r| r.to_vec()), Some(b"one".to_vec()));
+    drop(w);
+    std::fs::remove_file(sidecar_path(&path)).unwrap();
+    // The deleted sidecar, still open, speaks for the segment as it was: "two" was durable.
+    assert_eq!(ahead.poll().unwrap().map(|r| r.to_vec()), Some(b"two".to_vec()));
+    assert!(ahead.poll().unwrap().is_none());
+    let mut w = Writer::<B>::open(&path, 0).unwrap();
+    w.append(b"three").unwrap();
+    w.sync().unwrap();
+    match ahead.poll() {
+        Err(Error::Truncated { offset, truncated_to: 0, .. }) => assert_eq!(offset, 22),
+        other => panic!("expected Truncated, got {other:?}"),
+    }
+    // One that had not read yet finishes what the old sidecar vouched for, then is told.
+    assert_eq!(behind.poll().unwrap().map(|r| r.to_vec()), Some(b"one".to_vec()));
+    assert_eq!(behind.poll().unwrap().map(|r| r.to_vec()), Some(b"two".to_vec()));
+    assert!(matches!(behind.poll(), Err(Error::Truncated { offset: 22, truncated_to: 0, .. })));
+    let mut fresh = Follower::<B>::open(&path, 0).unwrap();
+    let got: Vec<Vec<u8>> = std::iter::from_fn(|| fresh.poll().unwrap().map(|r| r.to_vec())).collect();
+    assert_eq!(got, vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
+}
