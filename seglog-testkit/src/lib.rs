@@ -66,6 +66,7 @@ macro_rules! file_backend_tests {
                 use super::*;
                 $crate::__checks!(interleave, $harness;
                     read_past_end_of_file_is_an_error_not_a_signal,
+                    path_opened_handles_take_attached_hooks,
                 );
             }
         }
