@@ -12,7 +12,7 @@ use crate::flushed::FlushedOffset;
 use crate::io::{AlignedBuf, OpenSegment, Preallocation, SegmentIo, align_down, align_up};
 use crate::reader::Reader;
 use crate::recovery::{RecoveryMode, RecoveryReport, scan, walk};
-use crate::sidecar::Sidecar;
+use crate::sidecar::{Sidecar, sidecar_path};
 use crate::window::Window;
 
 /// Bytes buffered before the writer hands them to the backend: large enough that a
@@ -48,6 +48,8 @@ pub struct Writer<B: SegmentIo> {
     sidecar: Option<Sidecar>,
     /// Written zeros ahead of the write position, so frequent syncs land in written blocks.
     ahead: ZeroAhead,
+    /// The last failure to write the sidecar, if the write after it has not succeeded.
+    sidecar_error: Option<Error>,
 }
 
 impl<B: OpenSegment> Writer<B> {
@@ -74,23 +76,31 @@ impl<B: OpenSegment> Writer<B> {
         let path = path.as_ref();
         check_start_offset(path, size, start_offset)?;
         let io = B::create(path, size, prealloc).map_err(|e| open_error(path, "creating segment", e))?;
+        // From here the file is ours: any failure removes it, so a retry does not meet
+        // `AlreadyExists`.
+        let id = crate::fs::path_id(path).ok();
+        let made = Self::setup_created(io, path, size, start_offset, prealloc);
+        if made.is_err() {
+            crate::fs::remove_created(path, id);
+            // A sidecar we made (or one a deleted segment left, which speaks for nothing).
+            let _ = std::fs::remove_file(sidecar_path(path));
+        }
+        made
+    }
+
+    fn setup_created(io: B, path: &Path, size: u64, start_offset: u64, prealloc: Preallocation) -> Result<Self> {
         if !size.is_multiple_of(io.alignment() as u64) {
-            drop(io);
-            let _ = std::fs::remove_file(path);
             return Err(invalid(path, format!("segment size {size} is not a multiple of the backend's block size")));
         }
         let mut writer = Self::start(Arc::new(io), RecoveryReport::fresh(start_offset))?;
         if prealloc == Preallocation::Zeroed {
             writer.ahead.all_written(size);
         }
-        match Sidecar::open(path, start_offset) {
-            Ok(sidecar) => writer.sidecar = Some(sidecar),
-            Err(e) => {
-                drop(writer);
-                let _ = std::fs::remove_file(path);
-                return Err(open_error(&crate::sidecar::sidecar_path(path), "creating the sidecar", e));
-            }
-        }
+        // Durable before `create` returns, so no power loss leaves a deleted segment's
+        // sidecar vouching for this one.
+        let sidecar = Sidecar::create(path, start_offset)
+            .map_err(|e| open_error(&sidecar_path(path), "creating the sidecar", e))?;
+        writer.sidecar = Some(sidecar);
         Ok(writer)
     }
 
@@ -186,6 +196,7 @@ impl<B: SegmentIo> Writer<B> {
             report,
             sidecar: None,
             ahead: ZeroAhead::new(end),
+            sidecar_error: None,
         })
     }
 
@@ -272,6 +283,7 @@ impl<B: SegmentIo> Writer<B> {
         self.flushed.cut(offset);
         // Zero-copy records in the cut must be dropped before their bytes change.
         self.flushed.wait_for_pins(align_down(offset, self.align));
+        // Durably, before any byte changes, and claiming no record that is not yet durable.
         if let Some(sidecar) = &mut self.sidecar
             && let Err(e) = sidecar.cut(offset)
         {
@@ -296,11 +308,18 @@ impl<B: SegmentIo> Writer<B> {
         }
         // Everything below the cut is durable now, synced or not before.
         self.flushed.publish(offset);
+        self.publish_to_sidecar();
         Ok(())
     }
 
     /// Writes what is buffered, makes it durable, and then publishes the new flushed
-    /// offset to readers; returns it. A failure poisons the writer.
+    /// offset to readers; returns it. A failure to write or sync poisons the writer.
+    ///
+    /// `Ok` means the records are durable, and nothing after that can make it an error: a
+    /// writer opened by path then also writes the new end to the sidecar for followers in
+    /// other processes, and if that write fails, `sync` still returns `Ok` (retrying would
+    /// append the records twice). Followers then see a stale end until a later sync
+    /// publishes again, and [`sidecar_error`](Self::sidecar_error) says why.
     ///
     /// When syncs are frequent, a sync also writes zeros over a bounded region (64 KiB to
     /// 1 MiB) past the write position, so that the blocks the next syncs land in are
@@ -313,13 +332,31 @@ impl<B: SegmentIo> Writer<B> {
             return Err(self.poisoned("syncing", self.write_offset, e));
         }
         self.flushed.publish(self.write_offset);
-        if let Some(sidecar) = &mut self.sidecar {
-            // The records are durable either way; a follower just learns of them later.
-            sidecar
-                .advance(self.write_offset)
-                .map_err(|e| io_error(self.io.path(), "publishing the durable end", self.write_offset, e))?;
-        }
+        self.publish_to_sidecar();
         Ok(self.write_offset)
+    }
+
+    /// Writes the durable end to the sidecar, keeping a failure for
+    /// [`sidecar_error`](Self::sidecar_error): the sidecar may lag, never lead.
+    fn publish_to_sidecar(&mut self) {
+        if let Some(sidecar) = &mut self.sidecar {
+            self.sidecar_error = sidecar
+                .advance(self.write_offset)
+                .err()
+                .map(|e| io_error(self.io.path(), "publishing the durable end in the sidecar", self.write_offset, e));
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn sidecar_mut(&mut self) -> Option<&mut Sidecar> {
+        self.sidecar.as_mut()
+    }
+
+    /// Why the last attempt to publish the durable end in the sidecar failed, if it did;
+    /// cleared by the next one that succeeds. Followers in other processes see a stale end
+    /// meanwhile; the records themselves are durable (see [`sync`](Self::sync)).
+    pub fn sidecar_error(&self) -> Option<&Error> {
+        self.sidecar_error.as_ref()
     }
 
     /// Writes `header` at offset 0, into the region before the start offset that belongs
@@ -486,6 +523,9 @@ impl<B: SegmentIo> Writer<B> {
         if self.buf_len == 0 {
             return Ok(());
         }
+        if self.buf_off < self.start_offset {
+            self.reload_application_bytes()?;
+        }
         let padded = align_up(self.buf_len as u64, self.align) as usize;
         let buf = self.buf.get_mut();
         buf.get_mut(self.buf_len..padded).unwrap_or_default().fill(0);
@@ -496,6 +536,24 @@ impl<B: SegmentIo> Writer<B> {
         buf.copy_within(whole..self.buf_len, 0);
         self.buf_off += whole as u64;
         self.buf_len -= whole;
+        Ok(())
+    }
+}
+
+impl<B: SegmentIo> Writer<B> {
+    /// Copies the application's bytes before the start offset that share a block with the
+    /// buffered last block from disk into the buffer, so the whole-block rewrite of direct
+    /// I/O keeps what the application wrote through [`file`](Writer::file) since the block
+    /// was read: those bytes are the application's, never the writer's.
+    fn reload_application_bytes(&mut self) -> Result<()> {
+        let theirs = ((self.start_offset - self.buf_off) as usize).min(self.buf_len);
+        let mut block = AlignedBuf::new();
+        let region = block.region_to_overwrite(align_up(theirs as u64, self.align) as usize, self.align);
+        if let Err(e) = self.io.read_at(self.buf_off, region) {
+            return Err(self.poisoned("reading the segment header", self.buf_off, e));
+        }
+        let from = region.get(..theirs).unwrap_or_default();
+        self.buf.get_mut().get_mut(..theirs).unwrap_or_default().copy_from_slice(from);
         Ok(())
     }
 }

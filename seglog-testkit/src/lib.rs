@@ -62,6 +62,13 @@ macro_rules! file_backend_tests {
                     follower_sees_truncation,
                     follower_survives_writer_crash,
                     zeroed_preallocation_makes_the_same_segment,
+                    sidecar_never_claims_more_than_is_durable,
+                    follower_rechecks_the_sidecar_after_reading,
+                    follower_follows_a_recreated_segment,
+                    hostile_sidecar_is_refused_cleanly,
+                    application_header_survives_the_writer,
+                    failed_create_leaves_nothing_behind,
+                    follower_treats_a_replaced_sidecar_as_a_cut,
                 );
             }
             mod interleave_files {
