@@ -16,6 +16,10 @@ use crate::error::{Error, Result, check_start_offset};
 use crate::io::SegmentIo;
 use crate::window::Window;
 
+mod search;
+
+use search::{find_valid_after, last_nonzero_end};
+
 /// What [`Writer::open_with`](crate::Writer::open_with) does when the records end in damage.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RecoveryMode {
@@ -221,118 +225,4 @@ fn payload_crc<B: SegmentIo + ?Sized>(
     }
     crc.update_zeros(to - at);
     Ok(crc.finish())
-}
-
-/// One past the last non-zero byte in `[from, size)`, or `from` if there is none.
-/// Scans backwards: the bytes past a segment's records are usually all zero.
-fn last_nonzero_end<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, from: u64, size: u64) -> std::io::Result<u64> {
-    let mut hi = size;
-    while hi > from {
-        let lo = hi.saturating_sub(SCAN_WINDOW as u64).max(from);
-        let chunk = w.get(io, lo, (hi - lo) as usize, 0, size)?;
-        if let Some(i) = chunk.iter().rposition(|&b| b != 0) {
-            return Ok(lo + i as u64 + 1);
-        }
-        hi = lo;
-    }
-    Ok(from)
-}
-
-/// Searches every byte position in `(end, nonzero_end)` for a valid record, within a
-/// bounded amount of work.
-fn find_valid_after<B: SegmentIo + ?Sized>(
-    io: &B,
-    end: u64,
-    nonzero_end: u64,
-    size: u64,
-) -> std::io::Result<ValidAfter> {
-    let mut sweep = Window::default();
-    let mut verify = Window::default();
-    let mut work = Work(BASE_WORK.saturating_add((nonzero_end - end).saturating_mul(4)));
-    let mut c = end + 1;
-    // Every position up to the last non-zero byte may start a header holding it.
-    let last = nonzero_end.saturating_sub(1);
-    while c <= last && c + HEADER_LEN as u64 <= size {
-        // Every candidate whose header lies within this chunk is examined here.
-        let n = ((size - c) as usize).min(SCAN_WINDOW);
-        let chunk = sweep.get(io, c, n, SCAN_WINDOW, size)?;
-        let mut i = 0;
-        while i + HEADER_LEN <= chunk.len() && c + i as u64 <= last {
-            let Some(h) = chunk.get(i..i + HEADER_LEN) else { break };
-            if !work.take(1) {
-                return Ok(ValidAfter::Unknown);
-            }
-            if let Ok(Some(header)) = decode_prefix(h) {
-                let at = c + i as u64;
-                match recoverable_at(io, &mut verify, at, header, size, nonzero_end, &mut work)? {
-                    Some(true) => return Ok(ValidAfter::Found { offset: at }),
-                    Some(false) => {}
-                    None => return Ok(ValidAfter::Unknown),
-                }
-            }
-            i += 1;
-        }
-        if i == 0 {
-            break;
-        }
-        c += i as u64;
-    }
-    Ok(ValidAfter::None)
-}
-
-/// Work left for the search after damage, in bytes checksummed or headers examined.
-struct Work(u64);
-
-impl Work {
-    /// Spends `units`; false once they run out.
-    fn take(&mut self, units: u64) -> bool {
-        match self.0.checked_sub(units) {
-            Some(left) if left > 0 => {
-                self.0 = left;
-                true
-            }
-            _ => false,
-        }
-    }
-}
-
-/// Whether the bytes at `at`, whose header is `header`, are records that recovery would
-/// keep were they where the valid prefix ends: one valid record that ends its batch, or a
-/// run of valid batch records ending in the one that ends it. A batch record whose batch
-/// never completes is not: recovery could never keep it (such a remnant is left by a crash
-/// in the middle of erasing a torn batch). `None` when the work runs out.
-fn recoverable_at<B: SegmentIo + ?Sized>(
-    io: &B,
-    w: &mut Window,
-    at: u64,
-    mut header: Header,
-    size: u64,
-    nonzero_end: u64,
-    work: &mut Work,
-) -> std::io::Result<Option<bool>> {
-    let mut pos = at;
-    loop {
-        if header.record_len() > size - pos {
-            return Ok(Some(false));
-        }
-        let cost = u64::from(header.payload_len).min(nonzero_end.saturating_sub(pos)) + 64;
-        if !work.take(cost) {
-            return Ok(None);
-        }
-        let crc = payload_crc(io, w, pos, &header, size, nonzero_end, &mut CrcCache::default())?;
-        if header.check_crc(crc).is_err() {
-            return Ok(Some(false));
-        }
-        if !header.continues_batch {
-            return Ok(Some(true));
-        }
-        pos += header.record_len();
-        if size - pos < HEADER_LEN as u64 {
-            return Ok(Some(false));
-        }
-        match decode_prefix(w.get(io, pos, HEADER_LEN, SCAN_WINDOW, size)?) {
-            Ok(Some(next)) => header = next,
-            _ => return Ok(Some(false)),
-        }
-    }
 }
