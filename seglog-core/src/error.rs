@@ -104,6 +104,41 @@ pub enum Error {
         /// Whether valid records follow.
         valid_after: ValidAfter,
     },
+    /// Recovery found damage that a crash alone cannot leave, and refused to erase it;
+    /// nothing was changed. Either it starts below the durable end the segment's sidecar
+    /// vouches for (`durable_end`: acknowledged records are damaged), or its header is one
+    /// no write leaves, torn or not. Open in
+    /// [`RecoveryMode::Truncate`](crate::RecoveryMode::Truncate) to erase from `offset` on,
+    /// or with `likely_start` as the start offset if the records start there.
+    #[error("{}: damaged record at offset {offset} ({reason}) {valid_after}, {}; recovery refuses to erase what a crash cannot leave and changed nothing (RecoveryMode::Truncate erases it){}", path.display(), not_torn_why(*durable_end), start_hint(*likely_start))]
+    NotTornTail {
+        /// The segment.
+        path: PathBuf,
+        /// Where the damage is: the end of the valid prefix.
+        offset: u64,
+        /// What is wrong at `offset`.
+        reason: Corruption,
+        /// Whether valid records follow.
+        valid_after: ValidAfter,
+        /// The durable end the sidecar vouches for, when the damage lies below it.
+        durable_end: Option<u64>,
+        /// Where a run of valid records begins, when none is valid at the start offset.
+        likely_start: Option<u64>,
+    },
+    /// The file holds no segment at this start offset: it is empty, or no record in it is
+    /// valid and the bytes at the start offset are not a record header, torn or not.
+    /// Recovery changed nothing.
+    #[error("{}: not a segment: {}; recovery changed nothing{}", path.display(), not_segment_why(*offset, *reason), start_hint(*likely_start))]
+    NotASegment {
+        /// The file.
+        path: PathBuf,
+        /// The start offset.
+        offset: u64,
+        /// What is wrong at `offset`; `None` for an empty file.
+        reason: Option<Corruption>,
+        /// Where a run of valid records begins, if one does in the first blocks.
+        likely_start: Option<u64>,
+    },
     /// The writer truncated the segment below this iterator's position; the records it
     /// would read next are gone. Start a new iterator at or before `truncated_to`.
     #[error("{}: the segment was truncated to offset {truncated_to}, below this iterator's position {offset}", path.display())]
@@ -147,8 +182,34 @@ impl Error {
             | Error::NotVisible { offset, .. }
             | Error::Poisoned { offset, .. }
             | Error::Damaged { offset, .. }
+            | Error::NotTornTail { offset, .. }
+            | Error::NotASegment { offset, .. }
             | Error::Truncated { offset, .. } => Some(*offset),
             Error::RecordTooLarge { .. } | Error::Locked { .. } | Error::InvalidArgument { .. } => None,
         }
+    }
+}
+
+/// Why [`Error::NotTornTail`]'s damage is not a torn tail.
+fn not_torn_why(durable_end: Option<u64>) -> String {
+    match durable_end {
+        Some(end) => format!("below the durable end {end} that the sidecar vouches for"),
+        None => "and no write, torn or not, leaves that header".to_string(),
+    }
+}
+
+/// What [`Error::NotASegment`] found.
+fn not_segment_why(offset: u64, reason: Option<Corruption>) -> String {
+    match reason {
+        None => "the file is empty".to_string(),
+        Some(r) => format!("no valid record, and the bytes at the start offset {offset} are not a record header ({r})"),
+    }
+}
+
+/// The advice a likely start offset gives.
+fn start_hint(likely_start: Option<u64>) -> String {
+    match likely_start {
+        Some(at) => format!(" (valid records begin at offset {at}: is that the start offset?)"),
+        None => String::new(),
     }
 }

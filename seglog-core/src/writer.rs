@@ -10,7 +10,7 @@ use crate::error::{Error, Result, check_start_offset};
 use crate::flushed::FlushedOffset;
 use crate::io::{AlignedBuf, OpenSegment, Preallocation, SegmentIo, align_down, align_up};
 use crate::reader::Reader;
-use crate::recovery::{RecoveryMode, RecoveryReport, scan, walk};
+use crate::recovery::{RecoveryMode, RecoveryReport, judge, scan, vouched_end, walk};
 use crate::sidecar::Sidecar;
 use crate::window::Window;
 
@@ -82,16 +82,16 @@ impl<B: OpenSegment> Writer<B> {
         Ok(writer)
     }
 
-    /// Opens an existing segment for writing, recovering in [`RecoveryMode::Truncate`].
+    /// Opens an existing segment for writing, recovering in [`RecoveryMode::TornTail`].
     /// The segment's size is the file's length.
     ///
-    /// Recovery keeps the valid records from `start_offset` on and durably zeroes every
-    /// byte after them; [`report`](Self::report) says what was found and discarded. Given
-    /// a file that is not a segment, that zeroes it from `start_offset` on: check your
-    /// header region first, or use [`RecoveryMode::Strict`], which refuses when anything
-    /// valid-looking would be lost.
+    /// Recovery keeps the valid records from `start_offset` on and durably zeroes what a
+    /// crash left after them; [`report`](Self::report) says what was found and discarded.
+    /// It refuses, changing nothing, what a crash alone cannot leave: damage below the
+    /// durable end the segment's sidecar vouches for, or bytes that no write of a record
+    /// leaves (a file that is not a segment, or a wrong start offset). See [`RecoveryMode`].
     pub fn open(path: impl AsRef<Path>, start_offset: u64) -> Result<Self> {
-        Self::open_with(path, start_offset, RecoveryMode::Truncate)
+        Self::open_with(path, start_offset, RecoveryMode::TornTail)
     }
 
     /// Opens an existing segment for writing, recovering in `mode`; see [`Writer::report`].
@@ -101,7 +101,8 @@ impl<B: OpenSegment> Writer<B> {
             io::ErrorKind::WouldBlock => Error::Locked { path: path.to_path_buf(), source: e },
             _ => io_error(path, "opening segment", 0, e),
         })?;
-        let mut writer = Self::recover(io, start_offset, mode)?;
+        let durable_end = vouched_end(path).map_err(|e| io_error(path, "reading the sidecar", 0, e))?;
+        let mut writer = Self::recover_with(io, start_offset, mode, durable_end)?;
         let end = writer.write_offset;
         writer.sidecar = Some(Sidecar::open(path, end).map_err(|e| io_error(path, "opening the sidecar", end, e))?);
         Ok(writer)
@@ -110,8 +111,17 @@ impl<B: OpenSegment> Writer<B> {
 
 impl<B: SegmentIo> Writer<B> {
     /// Opens a writer over an existing backend handle (an in-memory segment, say),
-    /// recovering what it holds in `mode`.
+    /// recovering what it holds in `mode`, with no durable end vouched for: see
+    /// [`recover_with`](Self::recover_with).
     pub fn recover(io: B, start_offset: u64, mode: RecoveryMode) -> Result<Self> {
+        Self::recover_with(io, start_offset, mode, None)
+    }
+
+    /// Opens a writer over an existing backend handle, recovering what it holds in `mode`.
+    /// `durable_end`, if known, is an offset below which every record was made durable
+    /// (what the segment's sidecar vouches for): damage below it is refused, changing
+    /// nothing, except in [`RecoveryMode::Truncate`].
+    pub fn recover_with(io: B, start_offset: u64, mode: RecoveryMode, durable_end: Option<u64>) -> Result<Self> {
         check_start_offset(io.path(), io.size(), start_offset)?;
         if !io.size().is_multiple_of(io.alignment() as u64) {
             return Err(invalid(
@@ -120,19 +130,7 @@ impl<B: SegmentIo> Writer<B> {
             ));
         }
         let report = scan(&io, start_offset)?;
-        if mode == RecoveryMode::Strict
-            && report.valid_records_after_damage()
-            && let Some(d) = report.damage
-        {
-            {
-                return Err(Error::Damaged {
-                    path: io.path().to_path_buf(),
-                    offset: d.offset,
-                    reason: d.reason,
-                    valid_after: d.valid_after,
-                });
-            }
-        }
+        judge(&io, &report, mode, durable_end)?;
         let io = Arc::new(io);
         erase(&*io, report.end, report.end + report.discarded_bytes)
             .map_err(|e| io_error(io.path(), "erasing the discarded tail", report.end, e))?;

@@ -24,8 +24,8 @@ fn directory_is_one_line_and_66() {
     for command in ["dump", "verify", "stat", "append"] {
         assert_error(&seglog(&[command, s(path)]), 66, &read_only);
     }
-    let writer = format!("{}: I/O error while opening segment at offset 0: Is a directory (os error 21)", s(path));
-    assert_error(&seglog(&["recover", s(path)]), 66, &writer);
+    // recover scans read-only first, to say what it would discard before it acts.
+    assert_error(&seglog(&["recover", s(path)]), 66, &read_only);
 }
 
 #[test]

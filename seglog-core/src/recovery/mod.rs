@@ -16,22 +16,14 @@ use crate::error::{Error, Result, check_start_offset};
 use crate::io::SegmentIo;
 use crate::window::Window;
 
+mod policy;
 mod search;
+mod vouched;
 
+pub use policy::RecoveryMode;
+pub(crate) use policy::judge;
 use search::{find_valid_after, last_nonzero_end};
-
-/// What [`Writer::open_with`](crate::Writer::open_with) does when the records end in damage.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RecoveryMode {
-    /// Refuse to open, changing nothing on disk, if valid records follow the damage (or
-    /// the scan cannot rule that out). A torn tail with nothing valid after it is still
-    /// erased, as in `Truncate`.
-    Strict,
-    /// Keep the valid prefix and durably erase everything after it, reporting what was
-    /// discarded. What [`Writer::open`](crate::Writer::open) does.
-    #[default]
-    Truncate,
-}
+pub(crate) use vouched::vouched_end;
 
 /// Whether valid records were found after the damage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,9 +112,26 @@ pub fn verify<B: SegmentIo + ?Sized>(io: &B, start_offset: u64) -> Result<Recove
     scan(io, start_offset)
 }
 
+/// What recovery in `mode` would do, writing nothing: the report of what it would keep and
+/// erase when it would open, or the error it would refuse with. `durable_end` is what the
+/// segment's sidecar vouches for, as in [`Writer::recover_with`](crate::Writer::recover_with).
+pub fn check<B: SegmentIo + ?Sized>(
+    io: &B,
+    start_offset: u64,
+    mode: RecoveryMode,
+    durable_end: Option<u64>,
+) -> Result<RecoveryReport> {
+    let report = verify(io, start_offset)?;
+    judge(io, &report, mode, durable_end)?;
+    Ok(report)
+}
+
 /// Scans the segment and reports what it holds; reads only.
 pub(crate) fn scan<B: SegmentIo + ?Sized>(io: &B, start: u64) -> Result<RecoveryReport> {
     let size = io.size();
+    if size == 0 {
+        return Err(Error::NotASegment { path: io.path().to_path_buf(), offset: 0, reason: None, likely_start: None });
+    }
     let mut w = Window::default();
     let walked = walk(io, &mut w, start, size)?;
     let end = walked.end;
