@@ -125,9 +125,9 @@ pub enum Error {
         /// Where a run of valid records begins, when none is valid at the start offset.
         likely_start: Option<u64>,
     },
-    /// The file holds no segment at this start offset: it is empty, or no record in it is
-    /// valid and the bytes at the start offset are not a record header, torn or not.
-    /// Recovery changed nothing.
+    /// The file holds no segment at this start offset: it is empty, or no record is valid
+    /// at the start offset and the bytes there are no record header, torn or not (records
+    /// may begin elsewhere: `likely_start`). Recovery changed nothing.
     #[error("{}: not a segment: {}; recovery changed nothing{}", path.display(), not_segment_why(*offset, *reason), start_hint(*likely_start))]
     NotASegment {
         /// The file.
@@ -202,7 +202,9 @@ fn not_torn_why(durable_end: Option<u64>) -> String {
 fn not_segment_why(offset: u64, reason: Option<Corruption>) -> String {
     match reason {
         None => "the file is empty".to_string(),
-        Some(r) => format!("no valid record, and the bytes at the start offset {offset} are not a record header ({r})"),
+        Some(r) => {
+            format!("no valid record at the start offset {offset}, and the bytes there are no record header ({r})")
+        }
     }
 }
 

@@ -58,7 +58,7 @@ pub(crate) fn judge<B: SegmentIo + ?Sized>(
     if below.is_some() || foreign {
         let path = io.path().to_path_buf();
         let likely_start = if report.records == 0 { likely_start(io, report.start_offset)? } else { None };
-        if below.is_none() && report.records == 0 && !report.valid_records_after_damage() {
+        if below.is_none() && report.records == 0 {
             return Err(Error::NotASegment { path, offset: d.offset, reason: Some(d.reason), likely_start });
         }
         return Err(Error::NotTornTail {
