@@ -140,6 +140,11 @@ impl<B: SegmentIo> Counted<B> {
         Self { inner: Arc::new(inner), read: Arc::default() }
     }
 
+    /// The wrapped backend.
+    pub fn inner(&self) -> &B {
+        &self.inner
+    }
+
     /// Bytes read so far.
     pub fn bytes_read(&self) -> u64 {
         // A statistic read after the reads it counts, on the same thread.
