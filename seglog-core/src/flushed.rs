@@ -1,7 +1,23 @@
-//! The flushed offset: how far readers may read.
+//! The flushed offset and the truncation generation: what readers may see, as a seqlock.
+//!
+//! The protocol, in the order each side runs it (the letters name the steps in comments):
+//!
+//! - Writer, sync: make bytes durable, then **W-publish**: store the new end (`Release`).
+//! - Writer, truncate: **W-lower** the end to the cut, **W-bump** the generation
+//!   (`Release`), **W-fence** (`fence(SeqCst)`), **W-scan** the readers' pins and wait for
+//!   those in the cut (`Acquire`); only then change a byte at or past the cut.
+//! - Reader ([`FlushedOffset::read_stable`], the one place this is written): **R-gen**
+//!   load the generation (`Acquire`), **R-end** load the end (`Acquire`), read and verify
+//!   bytes below it, **R-pin** (mapped records only) store the pin, **R-fence** (`fence
+//!   (Acquire)`, `fence(SeqCst)` after a pin), **R-check** reload the generation; if it
+//!   moved, drop the pin and start again.
+//!
+//! Loading the generation before the end is what makes the end belong to that generation:
+//! the other order can pair an end from before a truncation with bytes from after it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use crate::sync::{AtomicU64, Mutex, Ordering, backoff, fence, lock};
 
 /// The end of the durable records, published by the writer after each successful sync.
 ///
@@ -19,6 +35,60 @@ struct Shared {
     generation: AtomicU64,
     /// Where each truncation cut, indexed by the generation it started; truncations are rare.
     cuts: Mutex<Vec<u64>>,
+    /// The pin of every reader that borrows record bytes from a mapping.
+    pins: Mutex<Vec<Arc<PinSlot>>>,
+    /// Truncations that found a pinned record in their cut and waited for it.
+    waits: AtomicU64,
+}
+
+/// What a reader may see: the end of the durable records under one generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct View {
+    pub(crate) generation: u64,
+    pub(crate) end: u64,
+}
+
+/// One reader's claim on the bytes of the mapped record it has handed out: their end, or
+/// [`UNPINNED`]. A truncation whose cut lies below that end waits until it is released.
+/// Padded to its own cache lines so readers in different threads never contend.
+#[derive(Debug)]
+#[repr(align(128))]
+pub(crate) struct PinSlot(AtomicU64);
+
+const UNPINNED: u64 = 0;
+
+impl PinSlot {
+    /// Claims bytes up to `end`; takes effect once the claim is re-checked ([`FlushedOffset::read_stable`]).
+    fn hold(&self, end: u64) {
+        // Relaxed: the SeqCst fence after it (R-fence) orders it before R-check.
+        self.0.store(end, Ordering::Relaxed);
+    }
+
+    /// Drops the claim: the writer may now change the bytes.
+    pub(crate) fn release(&self) {
+        // Release: the reader's reads of the pinned bytes happen before the writer's W-scan
+        // load that sees this (Acquire), and so before it changes them.
+        self.0.store(UNPINNED, Ordering::Release);
+    }
+}
+
+/// A registered [`PinSlot`]; dropping it unregisters.
+#[derive(Debug)]
+pub(crate) struct Pin {
+    slot: Arc<PinSlot>,
+    owner: FlushedOffset,
+}
+
+impl Pin {
+    pub(crate) fn slot(&self) -> &PinSlot {
+        &self.slot
+    }
+}
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        lock(&self.owner.0.pins).retain(|p| !Arc::ptr_eq(p, &self.slot));
+    }
 }
 
 impl FlushedOffset {
@@ -28,11 +98,14 @@ impl FlushedOffset {
             offset: AtomicU64::new(offset),
             generation: AtomicU64::new(0),
             cuts: Mutex::new(Vec::new()),
+            pins: Mutex::new(Vec::new()),
+            waits: AtomicU64::new(0),
         }))
     }
 
     /// The current flushed offset.
     pub fn load(&self) -> u64 {
+        // Acquire: pairs with W-publish, so the bytes below it are visible.
         self.0.offset.load(Ordering::Acquire)
     }
 
@@ -41,7 +114,9 @@ impl FlushedOffset {
         self.0.start_offset
     }
 
+    /// W-publish: the bytes below `offset` are durable.
     pub(crate) fn publish(&self, offset: u64) {
+        // Release: publishes the writes below `offset` to readers that load it (Acquire).
         self.0.offset.store(offset, Ordering::Release);
     }
 
@@ -51,18 +126,112 @@ impl FlushedOffset {
         self.0.generation.load(Ordering::Acquire)
     }
 
-    /// Announces a cut at `offset`: lowers the flushed offset to it (if higher) and bumps
-    /// the generation, before any byte at or past `offset` changes.
+    /// How many truncations found a reader holding a zero-copy record in the cut region
+    /// and waited for it to be dropped (a diagnostic; mapped backends only).
+    pub fn truncation_waits(&self) -> u64 {
+        self.0.waits.load(Ordering::Relaxed)
+    }
+
+    /// W-lower, W-bump, W-fence: announces a cut at `offset`, before any byte at or past
+    /// it changes. Readers that start after this see at most `offset`; those mid-read see
+    /// the new generation when they re-check, or are seen by [`wait_for_pins`](Self::wait_for_pins).
     pub(crate) fn cut(&self, offset: u64) {
-        let mut cuts = self.0.cuts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cuts = lock(&self.0.cuts);
         self.0.offset.fetch_min(offset, Ordering::AcqRel);
         cuts.push(offset);
+        // Release: a reader that loads this generation (R-gen, Acquire) then loads the
+        // lowered end, never the old one.
         self.0.generation.store(cuts.len() as u64, Ordering::Release);
+        // SeqCst fence: every byte the caller changes from here is ordered after the bump,
+        // so a reader whose read saw a changed byte sees the bump at R-check (after its
+        // R-fence); and with the readers' SeqCst R-fence, either W-scan sees a reader's pin
+        // or that reader's R-check sees the bump (store-buffering needs SeqCst on both sides).
+        fence(Ordering::SeqCst);
+    }
+
+    /// W-scan: waits until no reader pins a mapped record that ends past `from`. Call after
+    /// [`cut`](Self::cut), before changing bytes at or past `from`. Deadlocks if the
+    /// calling thread itself holds such a record.
+    pub(crate) fn wait_for_pins(&self, from: u64) {
+        // A snapshot: a reader registered later loads the new generation at its first read
+        // (it locked `pins` after we did, and so after the bump).
+        let pins: Vec<Arc<PinSlot>> = lock(&self.0.pins).clone();
+        let mut waited = false;
+        for pin in pins {
+            let mut spins = 0;
+            // Acquire: pairs with the reader's release, ordering its reads of the bytes
+            // before our changes to them.
+            while pin.0.load(Ordering::Acquire) > from {
+                if !waited {
+                    waited = true;
+                    // Counted before waiting, so a test can see that the writer waits.
+                    self.0.waits.fetch_add(1, Ordering::Relaxed);
+                }
+                backoff(spins);
+                spins = spins.saturating_add(1);
+            }
+        }
+    }
+
+    /// A new pin slot for a reader that will borrow from a mapping.
+    pub(crate) fn register_pin(&self) -> Pin {
+        let slot = Arc::new(PinSlot(AtomicU64::new(UNPINNED)));
+        lock(&self.0.pins).push(Arc::clone(&slot));
+        Pin { slot, owner: self.clone() }
+    }
+
+    /// R-gen, R-end: the generation, then the end that belongs to it.
+    pub(crate) fn view(&self) -> View {
+        // Acquire: pairs with W-bump, so `end` below is at most the cut of that generation.
+        let generation = self.0.generation.load(Ordering::Acquire);
+        // Acquire: pairs with W-publish, so the bytes below `end` are visible.
+        let end = self.0.offset.load(Ordering::Acquire);
+        View { generation, end }
+    }
+
+    /// The seqlock read, the one place it is written: runs `attempt` against a [`View`]
+    /// until no truncation happened while it ran, and returns its result and that view.
+    ///
+    /// `attempt` returns its value and, for a zero-copy record, the end of the bytes to pin
+    /// in `pin`; the pin is held when this returns `Ok` and must be released by the caller
+    /// (the record's drop). Errors are re-checked too: an error seen while a truncation
+    /// ran may be an artefact of it.
+    pub(crate) fn read_stable<T, E>(
+        &self,
+        pin: Option<&PinSlot>,
+        mut attempt: impl FnMut(View) -> Result<(T, Option<u64>), E>,
+    ) -> Result<(T, View), E> {
+        loop {
+            let view = self.view();
+            let out = attempt(view);
+            let pinned = match (&out, pin) {
+                (Ok((_, Some(end))), Some(slot)) => {
+                    slot.hold(*end);
+                    // SeqCst: orders the pin before R-check against W-bump and W-scan (see `cut`).
+                    fence(Ordering::SeqCst);
+                    Some(slot)
+                }
+                _ => {
+                    // Acquire: if the attempt read a byte changed after W-bump, R-check below
+                    // sees the bump (pairs with the fence in `cut`).
+                    fence(Ordering::Acquire);
+                    None
+                }
+            };
+            // R-check. Relaxed: ordered by the fence above.
+            if self.0.generation.load(Ordering::Relaxed) == view.generation {
+                return out.map(|(value, _)| (value, view));
+            }
+            if let Some(slot) = pinned {
+                // Not ours any more; a waiting truncation may go on.
+                slot.release();
+            }
+        }
     }
 
     /// The lowest cut made since generation `since`, if any.
     pub(crate) fn lowest_cut_since(&self, since: u64) -> Option<u64> {
-        let cuts = self.0.cuts.lock().unwrap_or_else(|e| e.into_inner());
+        let cuts = lock(&self.0.cuts);
         cuts.get(since as usize..).and_then(|c| c.iter().copied().min())
     }
 }

@@ -11,9 +11,10 @@ use rustix::fs::inotify;
 
 use crate::error::{Error, Result, check_start_offset};
 use crate::flushed::FlushedOffset;
+use crate::fs::{FileId, file_id, path_id};
 use crate::io::{OpenSegment, SegmentIo};
 use crate::reader::{ReadHint, Reader, Record};
-use crate::sidecar::{Published, lowest_cut, read_sidecar, sidecar_path};
+use crate::sidecar::{Owner, Published, lowest_cut, read_sidecar, sidecar_path};
 use crate::writer::io_error;
 
 /// Longest wait between looks at the sidecar, even when inotify is quiet: a missed or
@@ -30,15 +31,50 @@ const MAX_QUIET: Duration = Duration::from_millis(100);
 /// sidecar, looking again at least every 100 ms.
 ///
 /// If the writer truncates below the follower's position, or a recovering writer kept less
-/// than had been published (media damage), the follower returns [`Error::Truncated`].
+/// than had been published (media damage), the follower returns [`Error::Truncated`]. It
+/// checks the sidecar again after reading each record, and reads again if a truncation was
+/// published meanwhile, so it never yields bytes a truncation has touched.
+///
+/// If the segment is deleted and a new one is created under the same name, the follower
+/// notices (the path then names another file than the one it holds open) and follows the
+/// new file from its start offset: [`position`](Self::position) goes back. It never
+/// mixes the two files: it reads a file only under an end published for that very file.
 #[derive(Debug)]
 pub struct Follower<B: SegmentIo> {
     reader: Reader<B>,
     flushed: FlushedOffset,
-    sidecar_path: PathBuf,
-    sidecar: Option<File>,
-    published: Option<Published>,
+    /// The segment file `reader` reads, held open so its inode number cannot be reused
+    /// while we compare it with what the path names.
+    _pinned: File,
+    target: Target,
+    watch: Watch,
     pos: u64,
+    /// Where the record at `pos`, read and checked, ends.
+    checked_next: Option<u64>,
+    /// The sidecar was read (and was ours) after the last record was read: that read is the
+    /// next record's "before" read, so `ready` need not read it again.
+    fresh: bool,
+}
+
+/// The segment file a follower reads.
+#[derive(Debug)]
+struct Target {
+    path: PathBuf,
+    id: FileId,
+    size: u64,
+    start_offset: u64,
+}
+
+/// What a follower knows of the sidecar.
+#[derive(Debug)]
+struct Watch {
+    path: PathBuf,
+    /// The sidecar and which file it was when opened.
+    file: Option<(File, FileId)>,
+    published: Option<Published>,
+    /// The sidecar was replaced: the next one read counts as a cut to the start offset, as
+    /// nothing says which cuts came in between.
+    lost: bool,
     wake: Option<OwnedFd>,
 }
 
@@ -47,45 +83,94 @@ impl<B: OpenSegment> Follower<B> {
     /// record.
     pub fn open(path: impl AsRef<Path>, start_offset: u64) -> Result<Self> {
         let path = path.as_ref();
-        let io = B::open_reader(path).map_err(|e| io_error(path, "opening segment", 0, e))?;
+        let (pinned, id, io) = open_pinned::<B>(path)?;
         check_start_offset(path, io.size(), start_offset)?;
         let flushed = FlushedOffset::new(start_offset, start_offset);
         let mut follower = Self {
+            target: Target { path: path.to_path_buf(), id, size: io.size(), start_offset },
             reader: Reader::live(Arc::new(io), flushed.clone()),
             flushed,
-            sidecar_path: sidecar_path(path),
-            sidecar: None,
-            published: None,
+            _pinned: pinned,
+            watch: Watch::new(sidecar_path(path), false),
             pos: start_offset,
-            wake: None,
+            checked_next: None,
+            fresh: false,
         };
         follower.refresh()?;
         Ok(follower)
     }
-}
 
-impl<B: SegmentIo> Follower<B> {
     /// The next durable record, or `Ok(None)` at once if there is none yet.
     pub fn poll(&mut self) -> Result<Option<Record<'_>>> {
-        if !self.ready()? {
-            return Ok(None);
+        loop {
+            if !self.ready()? {
+                return Ok(None);
+            }
+            if self.read_checked()? {
+                return self.take();
+            }
         }
-        self.read_next().map(Some)
     }
 
     /// The next durable record, waiting up to `timeout` for one; `Ok(None)` on timeout.
     pub fn wait(&mut self, timeout: Duration) -> Result<Option<Record<'_>>> {
         let deadline = Instant::now() + timeout;
-        while !self.ready()? {
+        loop {
+            if self.ready()? {
+                if self.read_checked()? {
+                    return self.take();
+                }
+                continue;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Ok(None);
             }
-            self.sleep(left.min(MAX_QUIET));
+            self.watch.sleep(left.min(MAX_QUIET));
         }
-        self.read_next().map(Some)
     }
 
+    /// True if a record is ready to read. Looks at the sidecar before every record, not
+    /// only when caught up: a truncation may have cut bytes this follower's read window
+    /// still holds, and the sidecar is where it learns so (one small read; the look after
+    /// the previous record counts). When caught up, or when the sidecar speaks for another
+    /// file, also looks whether either file was replaced.
+    fn ready(&mut self) -> Result<bool> {
+        if std::mem::take(&mut self.fresh) && self.pos < self.flushed.load() {
+            return Ok(true);
+        }
+        if self.refresh()? && self.pos < self.flushed.load() {
+            return Ok(true);
+        }
+        if self.target.replaced()? {
+            self.reopen()?;
+        } else if self.watch.replaced()? {
+            // Deleted and made again: what happened in between is unknown.
+            self.watch = Watch::new(self.watch.path.clone(), true);
+        } else {
+            return Ok(false);
+        }
+        Ok(self.refresh()? && self.pos < self.flushed.load())
+    }
+
+    /// Follows the file the path names now, from its start offset.
+    fn reopen(&mut self) -> Result<()> {
+        let Target { path, start_offset, .. } = &self.target;
+        let (path, start) = (path.clone(), *start_offset);
+        let (pinned, id, io) = open_pinned::<B>(&path)?;
+        check_start_offset(&path, io.size(), start)?;
+        self.flushed = FlushedOffset::new(start, start);
+        self.target = Target { path, id, size: io.size(), start_offset: start };
+        self.reader = Reader::live(Arc::new(io), self.flushed.clone());
+        self._pinned = pinned;
+        self.pos = start;
+        self.fresh = false;
+        self.watch = Watch::new(self.watch.path.clone(), false);
+        Ok(())
+    }
+}
+
+impl<B: SegmentIo> Follower<B> {
     /// Where the next record is expected.
     pub fn position(&self) -> u64 {
         self.pos
@@ -96,66 +181,112 @@ impl<B: SegmentIo> Follower<B> {
         self.flushed.load()
     }
 
-    /// True if a record is ready to read. Looks at the sidecar every time, not only when
-    /// caught up: a truncation may have cut bytes this follower's read window still holds,
-    /// and the sidecar is where it learns so (one 16-byte read).
-    fn ready(&mut self) -> Result<bool> {
-        self.refresh()?;
-        Ok(self.pos < self.flushed.load())
+    fn refresh(&mut self) -> Result<bool> {
+        self.watch.refresh(&self.target, &self.flushed, self.pos)
     }
 
-    fn read_next(&mut self) -> Result<Record<'_>> {
-        let next = match self.reader.read_record(self.pos, ReadHint::Sequential) {
-            Ok(record) => record.next_offset(),
-            Err(e @ Error::Corrupt { .. }) => {
-                // The writer may have cut these bytes since we looked: say so if it did.
-                self.refresh()?;
-                return Err(e);
-            }
-            Err(e) => return Err(e),
-        };
+    /// Reads and checks the record at the position, seqlock-style: the sidecar read before
+    /// (in `ready`) and the one after must show the same generation. The writer publishes a
+    /// cut there, durably, before it changes a byte, so an unchanged generation proves the
+    /// bytes read were not cut. Returns false if a cut came between (read again), and
+    /// `Truncated` if it went below the position.
+    fn read_checked(&mut self) -> Result<bool> {
+        let before = self.watch.generation();
+        let read = self.reader.read_record(self.pos, ReadHint::Sequential).map(|r| r.next_offset());
+        if !self.refresh()? || self.watch.generation() != before {
+            return Ok(false);
+        }
+        self.checked_next = Some(read?);
+        self.fresh = true;
+        Ok(true)
+    }
+
+    /// The record `read_checked` checked, from the read window the check filled: the very
+    /// bytes checked, with no second backend call. (A follower's reader copies even from a
+    /// mapping: it cannot pin bytes against a writer in another process.)
+    fn take(&mut self) -> Result<Option<Record<'_>>> {
         let at = self.pos;
-        self.pos = next;
-        self.reader.read_record(at, ReadHint::Sequential)
+        if let Some(next) = self.checked_next.take() {
+            self.pos = next;
+        }
+        self.reader.read_record(at, ReadHint::Sequential).map(Some)
+    }
+}
+
+impl Target {
+    /// True if the path now names another file (a new segment made under the same name).
+    fn replaced(&self) -> Result<bool> {
+        match path_id(&self.path) {
+            Ok(now) => Ok(now != self.id),
+            // Deleted and not (yet) made again: the file we hold is still the segment.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_error(&self.path, "looking up the segment", 0, e)),
+        }
+    }
+}
+
+impl Watch {
+    fn new(path: PathBuf, lost: bool) -> Self {
+        Self { path, file: None, published: None, lost, wake: None }
     }
 
-    /// Reads the sidecar and moves the visible end to what it says.
-    fn refresh(&mut self) -> Result<()> {
-        if self.sidecar.is_none() {
-            match File::open(&self.sidecar_path) {
-                Ok(f) => {
-                    self.wake = watch(&self.sidecar_path);
-                    self.sidecar = Some(f);
+    fn generation(&self) -> Option<u32> {
+        self.published.map(|p| p.generation)
+    }
+
+    /// True if the sidecar we hold is no longer the one at its path.
+    fn replaced(&self) -> Result<bool> {
+        let Some((_, id)) = &self.file else { return Ok(false) };
+        match path_id(&self.path) {
+            Ok(now) => Ok(now != *id),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+            Err(e) => Err(io_error(&self.path, "looking up the sidecar", 0, e)),
+        }
+    }
+
+    /// Reads the sidecar and moves `flushed` to what it says, for a follower at `pos` of
+    /// `target`. True if the sidecar is intact and speaks for `target`; false (changing
+    /// nothing) if it is missing, torn mid-write, another file's, or nonsense.
+    fn refresh(&mut self, target: &Target, flushed: &FlushedOffset, pos: u64) -> Result<bool> {
+        if self.file.is_none() {
+            match File::open(&self.path).and_then(|f| Ok((file_id(&f)?, f))) {
+                Ok((id, f)) => {
+                    self.wake = watch(&self.path);
+                    self.file = Some((f, id));
                 }
                 // No writer has published anything yet.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-                Err(e) => return Err(io_error(&self.sidecar_path, "opening the sidecar", 0, e)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+                Err(e) => return Err(io_error(&self.path, "opening the sidecar", 0, e)),
             }
         }
-        let Some(file) = &self.sidecar else { return Ok(()) };
-        let published =
-            match read_sidecar(file).map_err(|e| io_error(&self.sidecar_path, "reading the sidecar", 0, e))? {
-                Some(p) if p.end <= self.reader.io().size() => p,
-                // Torn mid-write, or nonsense: keep what we had and look again later.
-                _ => return Ok(()),
-            };
-        if let Some(old) = self.published
-            && old.generation != published.generation
-        {
+        let Some((file, _)) = &self.file else { return Ok(false) };
+        let read = read_sidecar(file).map_err(|e| io_error(&self.path, "reading the sidecar", 0, e))?;
+        let published = match read {
+            Some(p) if p.owner == Owner::of(target.id) && p.end <= target.size => p,
+            _ => return Ok(false),
+        };
+        let missed = match self.published {
+            Some(old) if old.generation != published.generation => Some(old.generation),
+            _ => None,
+        };
+        if missed.is_some() || self.lost {
             // The end went back since we looked: find how far, from the cut entries (or, if
             // the sidecar was rewritten from scratch, assume the worst: the start).
-            let cuts = lowest_cut(file, old.generation, published.generation)
-                .map_err(|e| io_error(&self.sidecar_path, "reading the sidecar", 0, e))?;
-            let cut = cuts.unwrap_or(self.reader.start_offset()).min(published.end);
-            self.flushed.cut(cut);
-            if self.pos > cut {
-                let path = self.reader.io().path().to_path_buf();
-                return Err(Error::Truncated { path, offset: self.pos, truncated_to: cut });
+            let cuts = match missed {
+                Some(from) if !self.lost => lowest_cut(file, from, published.generation)
+                    .map_err(|e| io_error(&self.path, "reading the sidecar", 0, e))?,
+                _ => None,
+            };
+            let cut = cuts.unwrap_or(target.start_offset).min(published.end);
+            flushed.cut(cut);
+            if pos > cut {
+                return Err(Error::Truncated { path: target.path.clone(), offset: pos, truncated_to: cut });
             }
         }
         self.published = Some(published);
-        self.flushed.publish(published.end);
-        Ok(())
+        self.lost = false;
+        flushed.publish(published.end);
+        Ok(true)
     }
 
     /// Sleeps until the sidecar changes or `max` passes.
@@ -172,6 +303,22 @@ impl<B: SegmentIo> Follower<B> {
             while rustix::io::read(fd, &mut buf).is_ok_and(|n| n > 0) {}
         }
     }
+}
+
+/// Opens the segment at `path` with `B`, and a plain handle on the same file to know it by.
+fn open_pinned<B: OpenSegment>(path: &Path) -> Result<(File, FileId, B)> {
+    let err = |e| io_error(path, "opening segment", 0, e);
+    for _ in 0..3 {
+        let pinned = File::open(path).map_err(err)?;
+        let id = file_id(&pinned).map_err(err)?;
+        let io = B::open_reader(path).map_err(err)?;
+        // `io` opened the file `pinned` holds unless the path was replaced in between; as
+        // `pinned` keeps that inode alive, its number cannot name another file meanwhile.
+        if path_id(path).map_err(err)? == id {
+            return Ok((pinned, id, io));
+        }
+    }
+    Err(err(std::io::Error::other("the file kept being replaced while it was opened")))
 }
 
 /// An inotify descriptor watching `path` for modification, or `None` where inotify is not

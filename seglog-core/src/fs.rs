@@ -6,7 +6,7 @@ use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use rustix::fs::{FallocateFlags, FlockOperation};
+use rustix::fs::{AtFlags, FallocateFlags, FlockOperation, Statx, StatxFlags};
 
 use crate::io::{AlignedBuf, Preallocation};
 
@@ -17,8 +17,24 @@ use crate::io::{AlignedBuf, Preallocation};
 /// (`EOPNOTSUPP`); [`Preallocation::Zeroed`] then writes zeros over it. On any failure the
 /// file is removed, so a retry does not meet `AlreadyExists`. The parent directory is
 /// synced so the new name survives a crash.
+///
+/// The file is made without `custom_flags` and then opened again with them: a filesystem
+/// that refuses a flag (ramfs refuses `O_DIRECT`) does so only after the inode exists, and
+/// this way the file is known to be ours to remove. Whether a filesystem accepts a flag is
+/// found by trying, never by its name. An error from that second open is returned as the
+/// kernel gave it (`raw_os_error` intact), so a backend can explain it.
 pub fn create_segment_file(path: &Path, size: u64, custom_flags: i32, prealloc: Preallocation) -> io::Result<File> {
-    let file = OpenOptions::new().read(true).write(true).create_new(true).custom_flags(custom_flags).open(path)?;
+    let plain = OpenOptions::new().read(true).write(true).create_new(true).open(path)?;
+    let id = file_id(&plain);
+    let file = match id.as_ref().map_err(copy_error).and_then(|id| reopen_as(&plain, path, custom_flags, *id)) {
+        Ok(file) => file,
+        Err(e) => {
+            drop(plain);
+            remove_created(path, id.ok());
+            return Err(e);
+        }
+    };
+    drop(plain);
     let made = lock_exclusive(&file)
         .and_then(|()| preallocate(&file, size))
         .and_then(|()| if prealloc == Preallocation::Zeroed { write_zeros(&file, size) } else { Ok(()) })
@@ -28,11 +44,89 @@ pub fn create_segment_file(path: &Path, size: u64, custom_flags: i32, prealloc: 
         Ok(()) => Ok(file),
         Err(e) => {
             drop(file);
-            // The error that matters is `e`; a failed removal would only hide it.
-            let _ = std::fs::remove_file(path);
-            let _ = sync_parent_dir(path);
+            remove_created(path, id.ok());
             Err(io::Error::new(e.kind(), format!("could not create segment of {size} bytes: {e}")))
         }
+    }
+}
+
+/// Opens the file `plain` names again with `custom_flags`, checking that `path` still names it.
+fn reopen_as(plain: &File, path: &Path, custom_flags: i32, id: FileId) -> io::Result<File> {
+    if custom_flags == 0 {
+        return plain.try_clone();
+    }
+    let file = OpenOptions::new().read(true).write(true).custom_flags(custom_flags).open(path)?;
+    if file_id(&file)? != id {
+        return Err(io::Error::other("the new segment file was replaced while it was being created"));
+    }
+    Ok(file)
+}
+
+fn copy_error(e: &io::Error) -> io::Error {
+    match e.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(e.kind(), e.to_string()),
+    }
+}
+
+/// Removes the file at `path` that a failed create made, if `path` still names that file
+/// (`id`), and makes the removal durable. Best effort: the error that matters is the one
+/// that made the create fail, and a failed removal would only hide it.
+pub(crate) fn remove_created(path: &Path, id: Option<FileId>) {
+    if id.is_some() && path_id(path).ok() != id {
+        return;
+    }
+    let _ = std::fs::remove_file(path);
+    let _ = sync_parent_dir(path);
+}
+
+/// Which file a descriptor or path names, down to its incarnation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FileId {
+    /// The device, `major << 32 | minor`.
+    pub(crate) dev: u64,
+    /// The inode number.
+    pub(crate) ino: u64,
+    /// The birth time (seconds, nanoseconds), or `(0, 0)` where the filesystem keeps none.
+    /// Tells a re-created file from the deleted one whose inode number it reuses, as ext4
+    /// and xfs often do.
+    pub(crate) born: (i64, u32),
+}
+
+const ID_MASK: StatxFlags = StatxFlags::INO.union(StatxFlags::BTIME);
+
+impl FileId {
+    fn of(st: &Statx) -> Self {
+        let born = if StatxFlags::from_bits_retain(st.stx_mask).contains(StatxFlags::BTIME) {
+            (st.stx_btime.tv_sec, st.stx_btime.tv_nsec)
+        } else {
+            (0, 0)
+        };
+        Self { dev: u64::from(st.stx_dev_major) << 32 | u64::from(st.stx_dev_minor), ino: st.stx_ino, born }
+    }
+
+    fn of_metadata(m: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Self { dev: m.dev(), ino: m.ino(), born: (0, 0) }
+    }
+}
+
+/// The identity of the open file `file`.
+pub(crate) fn file_id(file: &File) -> io::Result<FileId> {
+    match rustix::fs::statx(file, "", AtFlags::EMPTY_PATH, ID_MASK) {
+        Ok(st) => Ok(FileId::of(&st)),
+        // Kernels before 4.11 have no statx: no birth time either.
+        Err(e) if e == rustix::io::Errno::NOSYS => Ok(FileId::of_metadata(&file.metadata()?)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The identity of the file `path` names now (following symlinks).
+pub(crate) fn path_id(path: &Path) -> io::Result<FileId> {
+    match rustix::fs::statx(rustix::fs::CWD, path, AtFlags::empty(), ID_MASK) {
+        Ok(st) => Ok(FileId::of(&st)),
+        Err(e) if e == rustix::io::Errno::NOSYS => Ok(FileId::of_metadata(&std::fs::metadata(path)?)),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -9,8 +9,10 @@ mod follow;
 pub mod fs;
 mod io;
 mod reader;
+mod record;
 mod recovery;
 pub mod sidecar;
+mod sync;
 mod window;
 mod writer;
 
@@ -50,7 +52,7 @@ pub fn check_path<B: OpenSegment>(
         offset: 0,
         source: e,
     })?;
-    let durable_end = recovery::vouched_end(path).map_err(|e| Error::Io {
+    let durable_end = sidecar::vouched_end(path).map_err(|e| Error::Io {
         path: path.to_path_buf(),
         op: "reading the sidecar",
         offset: 0,

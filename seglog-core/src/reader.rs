@@ -1,14 +1,14 @@
 //! Readers: random and sequential, lock-free, bounded by the flushed offset.
 
-use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::codec::{Corruption, HEADER_LEN, Header, decode_prefix};
 use crate::crc::CrcCache;
 use crate::error::{Error, Result, check_start_offset};
-use crate::flushed::FlushedOffset;
+use crate::flushed::{FlushedOffset, Pin, PinSlot, View};
 use crate::io::{OpenSegment, SegmentIo};
+pub use crate::record::Record;
 use crate::recovery::walk;
 use crate::window::Window;
 use crate::writer::io_error;
@@ -36,56 +36,6 @@ pub enum ReadHint {
     Sequential,
 }
 
-/// A record's payload, borrowed from the mapping or from the reader's buffer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Record<'a> {
-    offset: u64,
-    data: &'a [u8],
-    crc: u32,
-    continues_batch: bool,
-}
-
-impl<'a> Record<'a> {
-    /// Where the record starts (its header).
-    pub fn offset(&self) -> u64 {
-        self.offset
-    }
-
-    /// Where the next record starts.
-    pub fn next_offset(&self) -> u64 {
-        self.offset + (HEADER_LEN + self.data.len()) as u64
-    }
-
-    /// The payload, with the borrow's full lifetime.
-    pub fn data(&self) -> &'a [u8] {
-        self.data
-    }
-
-    /// The stored CRC32C (verified: it matches the record).
-    pub fn crc(&self) -> u32 {
-        self.crc
-    }
-
-    /// True for a record of an atomic batch that more records of the batch follow.
-    pub fn continues_batch(&self) -> bool {
-        self.continues_batch
-    }
-}
-
-impl Deref for Record<'_> {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        self.data
-    }
-}
-
-impl AsRef<[u8]> for Record<'_> {
-    fn as_ref(&self) -> &[u8] {
-        self.data
-    }
-}
-
 #[derive(Clone, Debug)]
 enum Bound {
     /// A segment with a writer: readers see up to its flushed offset.
@@ -94,15 +44,45 @@ enum Bound {
     Closed { start: u64, end: u64 },
 }
 
+impl Bound {
+    /// Runs `attempt` against what is visible until it ran with no truncation in between
+    /// ([`FlushedOffset::read_stable`]); a closed segment never changes.
+    fn read_stable<T>(
+        &self,
+        pin: Option<&PinSlot>,
+        mut attempt: impl FnMut(View) -> Result<(T, Option<u64>)>,
+    ) -> Result<(T, View)> {
+        match self {
+            Bound::Live(f) => f.read_stable(pin, attempt),
+            Bound::Closed { end, .. } => {
+                let view = View { generation: 0, end: *end };
+                attempt(view).map(|(value, _)| (value, view))
+            }
+        }
+    }
+}
+
 /// Reads records of one segment. Takes no lock; any number may run beside the writer,
 /// each in its own thread (clone with [`try_clone`](Self::try_clone)).
 ///
 /// A reader never returns a byte at or past the flushed offset, so it never sees a
 /// record that is not durable, nor a torn one.
+///
+/// A reader made by [`Writer::reader`](crate::Writer::reader) on a backend that maps the
+/// segment returns records borrowed from the mapping (zero-copy), each pinning its bytes
+/// against truncation while it lives; every other reader copies into its own buffer.
 #[derive(Debug)]
 pub struct Reader<B: SegmentIo> {
     io: Arc<B>,
     bound: Bound,
+    fetch: Fetch,
+    /// Present when records borrow from the mapping.
+    pin: Option<Pin>,
+}
+
+/// A reader's buffer and checksum cache.
+#[derive(Debug, Default)]
+struct Fetch {
     window: Window,
     /// The truncation generation the window was filled under.
     generation: u64,
@@ -137,9 +117,27 @@ impl<B: OpenSegment> Reader<B> {
 
 impl<B: SegmentIo> Reader<B> {
     /// A reader over an existing backend handle that follows a writer's flushed offset.
+    /// It copies records into its own buffer: only [`Writer::reader`](crate::Writer::reader)
+    /// knows the handle is the writer's, whose truncations its pins hold back.
     pub fn live(io: Arc<B>, flushed: FlushedOffset) -> Self {
-        let generation = flushed.generation();
-        Self { io, bound: Bound::Live(flushed), window: Window::default(), generation, crc: CrcCache::default() }
+        let fetch = Fetch { generation: flushed.generation(), ..Fetch::default() };
+        Self { io, bound: Bound::Live(flushed), fetch, pin: None }
+    }
+
+    /// A reader on the writer's own handle: zero-copy if the backend maps the segment.
+    pub(crate) fn of_writer(io: Arc<B>, flushed: FlushedOffset) -> Self {
+        let mut reader = Self::live(io, flushed);
+        reader.borrow_from_mapping();
+        reader
+    }
+
+    /// Makes a writer's reader borrow from the mapping, if there is one, under a pin.
+    fn borrow_from_mapping(&mut self) {
+        if let Bound::Live(f) = &self.bound
+            && self.io.mapped().is_some()
+        {
+            self.pin = Some(f.register_pin());
+        }
     }
 
     /// A reader of a closed segment over an existing backend handle; see [`open_closed`](Self::open_closed).
@@ -147,24 +145,18 @@ impl<B: SegmentIo> Reader<B> {
         check_start_offset(io.path(), io.size(), start_offset)?;
         let mut window = Window::default();
         let end = walk(&*io, &mut window, start_offset, io.size())?.end;
-        Ok(Self {
-            io,
-            bound: Bound::Closed { start: start_offset, end },
-            window,
-            generation: 0,
-            crc: CrcCache::default(),
-        })
+        let fetch = Fetch { window, ..Fetch::default() };
+        Ok(Self { io, bound: Bound::Closed { start: start_offset, end }, fetch, pin: None })
     }
 
     /// A second reader of the same segment with its own buffer, for another thread.
     pub fn try_clone(&self) -> Result<Self> {
-        Ok(Self {
-            io: Arc::clone(&self.io),
-            bound: self.bound.clone(),
-            window: Window::default(),
-            generation: self.generation,
-            crc: CrcCache::default(),
-        })
+        let fetch = Fetch { generation: self.fetch.generation, ..Fetch::default() };
+        let mut clone = Self { io: Arc::clone(&self.io), bound: self.bound.clone(), fetch, pin: None };
+        if self.pin.is_some() {
+            clone.borrow_from_mapping();
+        }
+        Ok(clone)
     }
 
     /// Where the records start.
@@ -188,42 +180,45 @@ impl<B: SegmentIo> Reader<B> {
     /// Fails with [`Error::NotVisible`] at or past the visible end, and with
     /// [`Error::Corrupt`] if `offset` is not the start of a valid record.
     pub fn read_record(&mut self, offset: u64, hint: ReadHint) -> Result<Record<'_>> {
-        let end = self.visible_end();
-        self.read_below(offset, hint, end)
+        let at = At { start: self.start_offset(), offset, ahead: ahead(&*self.io, hint) };
+        let (io, fetch, pin) = (&*self.io, &mut self.fetch, self.pin.as_ref().map(Pin::slot));
+        let (found, view) = self.bound.read_stable(pin, |view| {
+            let found = fetch.check_record(io, pin.is_some(), at, view)?;
+            Ok((found, Some(offset + found.0.record_len())))
+        })?;
+        fetch.record(io, at, found, view.end, pin)
     }
 
     /// Iterates the records from `start`, which must be a record boundary: the start
     /// offset, or a [`Record::next_offset`].
     pub fn iter(&mut self, start: u64) -> Iter<'_, B> {
-        let generation = self.current_generation();
-        Iter { reader: self, pos: start, generation }
-    }
-
-    fn current_generation(&self) -> u64 {
-        match &self.bound {
+        let generation = match &self.bound {
             Bound::Live(f) => f.generation(),
             Bound::Closed { .. } => 0,
-        }
+        };
+        Iter { reader: self, pos: start, generation }
     }
 
     /// Reads `buf.len()` bytes from offset 0: the application's region before the start
     /// offset (see [`Writer::write_segment_header`](crate::Writer::write_segment_header)).
     pub fn read_segment_header(&mut self, buf: &mut [u8]) -> Result<()> {
         let len = buf.len();
-        let size = self.io.size();
+        let io = &*self.io;
+        let size = io.size();
         if len as u64 > size {
             return Err(Error::InvalidArgument {
-                path: self.io.path().to_path_buf(),
+                path: io.path().to_path_buf(),
                 what: format!("a header of {len} bytes is longer than the {size}-byte segment"),
             });
         }
         let bytes = self
+            .fetch
             .window
-            .get(&*self.io, 0, len, 0, size)
-            .map_err(|e| io_error(self.io.path(), "reading the segment header", 0, e))?;
+            .get(io, 0, len, 0, size)
+            .map_err(|e| io_error(io.path(), "reading the segment header", 0, e))?;
         buf.copy_from_slice(bytes);
         // Header bytes are the application's and may change: never serve them from cache.
-        self.window.invalidate();
+        self.fetch.window.invalidate();
         Ok(())
     }
 
@@ -231,54 +226,60 @@ impl<B: SegmentIo> Reader<B> {
     pub fn io(&self) -> &B {
         &self.io
     }
+}
 
-    fn read_below(&mut self, offset: u64, hint: ReadHint, mut end: u64) -> Result<Record<'_>> {
-        let ahead = match hint {
-            ReadHint::Random => RANDOM_AHEAD,
-            ReadHint::Sequential if self.io.alignment() > 1 => DIRECT_SEQUENTIAL_AHEAD,
-            ReadHint::Sequential => SEQUENTIAL_AHEAD,
-        };
-        // A truncation can cut bytes while they are read: check its generation before and
-        // after, and read again (against the new end) if one happened in between.
-        let header = loop {
-            let generation = self.current_generation();
-            if generation != self.generation {
-                self.window.invalidate();
-                self.generation = generation;
-            }
-            let checked = self.check_record(offset, ahead, end);
-            if self.current_generation() == generation {
-                break checked?;
-            }
-            end = end.min(self.visible_end());
-        };
-        let io = &*self.io;
-        let len = header.record_len() as usize;
-        let bytes = self
-            .window
-            .get(io, offset, len, ahead, end)
-            .map_err(|e| io_error(io.path(), "reading record", offset, e))?;
-        let data = bytes.get(HEADER_LEN..).unwrap_or_default();
-        Ok(Record { offset, data, crc: header.crc, continues_batch: header.continues_batch })
+/// Where a read starts and how far it reads ahead.
+#[derive(Clone, Copy, Debug)]
+struct At {
+    start: u64,
+    offset: u64,
+    ahead: usize,
+}
+
+fn ahead<B: SegmentIo + ?Sized>(io: &B, hint: ReadHint) -> usize {
+    match hint {
+        ReadHint::Random => RANDOM_AHEAD,
+        ReadHint::Sequential if io.alignment() > 1 => DIRECT_SEQUENTIAL_AHEAD,
+        ReadHint::Sequential => SEQUENTIAL_AHEAD,
     }
+}
 
-    /// Reads and verifies the record at `offset` below `end`; returns its header. Its bytes
-    /// are then in the window (or the mapping).
-    fn check_record(&mut self, offset: u64, ahead: usize, end: u64) -> Result<Header> {
-        let start = self.start_offset();
-        let path = || self.io.path().to_path_buf();
-        if offset < start || offset >= end {
-            return Err(Error::NotVisible { path: path(), offset, start, end });
+/// A verified record's header, and its bytes if they are the mapping's.
+type Found<'a> = (Header, Option<&'a [u8]>);
+
+impl Fetch {
+    /// Reads and verifies the record at `at.offset` below `view.end`: from the mapping if
+    /// `zero_copy` (returning its bytes), else through the window (where its bytes stay).
+    fn check_record<'a, B: SegmentIo + ?Sized>(
+        &mut self,
+        io: &'a B,
+        zero_copy: bool,
+        at: At,
+        view: View,
+    ) -> Result<Found<'a>> {
+        if view.generation != self.generation {
+            // The window may hold bytes a truncation has since cut.
+            self.window.invalidate();
+            self.generation = view.generation;
         }
-        let corrupt = |reason| Error::Corrupt { path: self.io.path().to_path_buf(), offset, reason };
+        let (offset, end) = (at.offset, view.end);
+        let path = || io.path().to_path_buf();
+        if offset < at.start || offset >= end {
+            return Err(Error::NotVisible { path: path(), offset, start: at.start, end });
+        }
+        let corrupt = |reason| Error::Corrupt { path: path(), offset, reason };
         let available = end - offset;
         if available < HEADER_LEN as u64 {
             return Err(corrupt(Corruption::ShortHeader));
         }
-        let io = &*self.io;
         let read_err = |e| io_error(io.path(), "reading record", offset, e);
-        let bytes = self.window.get(io, offset, HEADER_LEN, ahead, end).map_err(read_err)?;
-        let header = match decode_prefix(bytes) {
+        // Asked for once per attempt, before any byte of it is read.
+        let map = if zero_copy { io.mapped() } else { None };
+        let header_bytes = match map {
+            Some(map) => mapped_range(map, offset, HEADER_LEN).map_err(read_err)?,
+            None => self.window.get(io, offset, HEADER_LEN, at.ahead, end).map_err(read_err)?,
+        };
+        let header = match decode_prefix(header_bytes) {
             Ok(Some(h)) => h,
             Ok(None) => return Err(corrupt(Corruption::ZeroHeader)),
             Err(c) => return Err(corrupt(c)),
@@ -287,10 +288,48 @@ impl<B: SegmentIo> Reader<B> {
         if len > available {
             return Err(corrupt(Corruption::LengthOutOfBounds { len, available }));
         }
-        let bytes = self.window.get(io, offset, len as usize, ahead, end).map_err(read_err)?;
+        let (bytes, mapped) = match map {
+            Some(map) => {
+                let bytes = mapped_range(map, offset, len as usize).map_err(read_err)?;
+                (bytes, Some(bytes))
+            }
+            None => (self.window.get(io, offset, len as usize, at.ahead, end).map_err(read_err)?, None),
+        };
         header.verify_cached(bytes.get(HEADER_LEN..).unwrap_or_default(), &mut self.crc).map_err(corrupt)?;
-        Ok(header)
+        Ok((header, mapped))
     }
+
+    /// The record [`check_record`](Self::check_record) verified: its bytes are the pinned
+    /// mapping's, or still in the window (no backend call).
+    fn record<'a, B: SegmentIo + ?Sized>(
+        &'a mut self,
+        io: &'a B,
+        at: At,
+        (header, mapped): Found<'a>,
+        end: u64,
+        pin: Option<&'a PinSlot>,
+    ) -> Result<Record<'a>> {
+        // Built first so that an error below still releases the pin.
+        let mut record =
+            Record { offset: at.offset, data: &[], crc: header.crc, continues_batch: header.continues_batch, pin };
+        let bytes = match mapped {
+            Some(bytes) => bytes,
+            None => self
+                .window
+                .get(io, at.offset, header.record_len() as usize, at.ahead, end)
+                .map_err(|e| io_error(io.path(), "reading record", at.offset, e))?,
+        };
+        record.data = bytes.get(HEADER_LEN..).unwrap_or_default();
+        Ok(record)
+    }
+}
+
+/// `len` bytes of the mapping at `offset`.
+fn mapped_range(map: &[u8], offset: u64, len: usize) -> std::io::Result<&[u8]> {
+    usize::try_from(offset)
+        .ok()
+        .and_then(|at| map.get(at..at.checked_add(len)?))
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "segment is shorter than its size"))
 }
 
 /// Iterates records in order; see [`Reader::iter`].
@@ -300,7 +339,8 @@ impl<B: SegmentIo> Reader<B> {
 /// `Ok(None)`; records synced later are returned by later calls.
 ///
 /// If the writer truncates the segment below the iterator's position, the next call
-/// returns [`Error::Truncated`]; a truncation at or past its position does not disturb it.
+/// returns [`Error::Truncated`], also when the truncation lands while that call reads; a
+/// truncation at or past its position does not disturb it.
 #[derive(Debug)]
 pub struct Iter<'r, B: SegmentIo> {
     reader: &'r mut Reader<B>,
@@ -311,25 +351,30 @@ pub struct Iter<'r, B: SegmentIo> {
 impl<B: SegmentIo> Iter<'_, B> {
     /// The next record, `Ok(None)` at the visible end, or an error naming the offset.
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>> {
-        let generation = self.reader.current_generation();
-        if generation != self.generation {
-            if let Bound::Live(f) = &self.reader.bound
-                && let Some(cut) = f.lowest_cut_since(self.generation)
-                && cut < self.pos
+        let (pos, since) = (self.pos, self.generation);
+        let reader = &mut *self.reader;
+        let at = At { start: reader.start_offset(), offset: pos, ahead: ahead(&*reader.io, ReadHint::Sequential) };
+        let (io, fetch, pin) = (&*reader.io, &mut reader.fetch, reader.pin.as_ref().map(Pin::slot));
+        let bound = &reader.bound;
+        let (found, view) = bound.read_stable(pin, |view| {
+            if view.generation != since
+                && let Bound::Live(f) = bound
+                && let Some(cut) = f.lowest_cut_since(since)
+                && cut < pos
             {
-                return Err(Error::Truncated {
-                    path: self.reader.io.path().to_path_buf(),
-                    offset: self.pos,
-                    truncated_to: cut,
-                });
+                // Checked on every attempt, so a truncation during this call is reported
+                // now rather than read past into the new history.
+                return Err(Error::Truncated { path: io.path().to_path_buf(), offset: pos, truncated_to: cut });
             }
-            self.generation = generation;
-        }
-        let end = self.reader.visible_end();
-        if self.pos >= end && self.pos >= self.reader.start_offset() {
-            return Ok(None);
-        }
-        let record = self.reader.read_below(self.pos, ReadHint::Sequential, end)?;
+            if pos >= view.end && pos >= at.start {
+                return Ok((None, None));
+            }
+            let found = fetch.check_record(io, pin.is_some(), at, view)?;
+            Ok((Some(found), Some(pos + found.0.record_len())))
+        })?;
+        self.generation = view.generation;
+        let Some(found) = found else { return Ok(None) };
+        let record = fetch.record(io, at, found, view.end, pin)?;
         self.pos = record.next_offset();
         Ok(Some(record))
     }

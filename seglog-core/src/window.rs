@@ -4,11 +4,17 @@ use std::io;
 
 use crate::io::{AlignedBuf, SegmentIo, align_down, align_up};
 
-/// Caches a run of bytes read from the backend, or borrows them from its mapping.
+/// Caches a run of bytes read from the backend.
 ///
 /// The window never holds bytes at or past the `limit` given when it was filled.
-/// Bytes below the flushed offset never change, so a cached window stays right
-/// however far the flushed offset moves on; bytes beyond it are fetched afresh.
+/// Bytes below the flushed offset never change within a truncation generation, so a
+/// cached window stays right however far the flushed offset moves on (its owner drops it
+/// when the generation moves); bytes beyond it are fetched afresh.
+///
+/// It always reads through `read_at`, never the backend's mapping: only a reader whose
+/// records pin the mapping may borrow from it (`reader.rs`). Recovery, truncation's walk,
+/// closed readers and followers thus see an I/O error as an error, not a SIGBUS, and never
+/// race a writer's changes to mapped bytes.
 #[derive(Debug, Default)]
 pub(crate) struct Window {
     buf: AlignedBuf,
@@ -37,9 +43,6 @@ impl Window {
     ) -> io::Result<&'a [u8]> {
         let end = off + len as u64;
         debug_assert!(end <= limit && limit <= io.size());
-        if let Some(map) = io.mapped() {
-            return map.get(off as usize..end as usize).ok_or_else(short_map);
-        }
         if off < self.off || end > self.off + self.len as u64 {
             self.fill(io, off, len.max(ahead).min((limit - off) as usize))?;
         }

@@ -10,8 +10,8 @@ use crate::error::{Error, Result, check_start_offset};
 use crate::flushed::FlushedOffset;
 use crate::io::{AlignedBuf, OpenSegment, Preallocation, SegmentIo, align_down, align_up};
 use crate::reader::Reader;
-use crate::recovery::{RecoveryMode, RecoveryReport, judge, scan, vouched_end, walk};
-use crate::sidecar::Sidecar;
+use crate::recovery::{RecoveryMode, RecoveryReport, judge, scan, walk};
+use crate::sidecar::{Sidecar, sidecar_path, vouched_end};
 use crate::window::Window;
 
 /// Bytes buffered before the writer hands them to the backend: large enough that a
@@ -46,6 +46,8 @@ pub struct Writer<B: SegmentIo> {
     report: RecoveryReport,
     /// Where followers in other processes learn the durable end (path-opened writers only).
     sidecar: Option<Sidecar>,
+    /// The last failure to write the sidecar, if the write after it has not succeeded.
+    sidecar_error: Option<Error>,
 }
 
 impl<B: OpenSegment> Writer<B> {
@@ -65,20 +67,27 @@ impl<B: OpenSegment> Writer<B> {
         let path = path.as_ref();
         check_start_offset(path, size, start_offset)?;
         let io = B::create(path, size, prealloc).map_err(|e| io_error(path, "creating segment", 0, e))?;
+        // From here the file is ours: any failure removes it, so a retry does not meet
+        // `AlreadyExists`.
+        let id = crate::fs::path_id(path).ok();
+        let made = Self::setup_created(io, path, size, start_offset);
+        if made.is_err() {
+            crate::fs::remove_created(path, id);
+            // A sidecar we made (or one a deleted segment left, which speaks for nothing).
+            let _ = std::fs::remove_file(sidecar_path(path));
+        }
+        made
+    }
+
+    fn setup_created(io: B, path: &Path, size: u64, start_offset: u64) -> Result<Self> {
         if !size.is_multiple_of(io.alignment() as u64) {
-            drop(io);
-            let _ = std::fs::remove_file(path);
             return Err(invalid(path, format!("segment size {size} is not a multiple of the backend's block size")));
         }
         let mut writer = Self::start(Arc::new(io), RecoveryReport::fresh(start_offset))?;
-        match Sidecar::open(path, start_offset) {
-            Ok(sidecar) => writer.sidecar = Some(sidecar),
-            Err(e) => {
-                drop(writer);
-                let _ = std::fs::remove_file(path);
-                return Err(io_error(path, "creating the sidecar", 0, e));
-            }
-        }
+        // Durable before `create` returns, so no power loss leaves a deleted segment's
+        // sidecar vouching for this one.
+        let sidecar = Sidecar::create(path, start_offset).map_err(|e| io_error(path, "creating the sidecar", 0, e))?;
+        writer.sidecar = Some(sidecar);
         Ok(writer)
     }
 
@@ -165,6 +174,7 @@ impl<B: SegmentIo> Writer<B> {
             poison: None,
             report,
             sidecar: None,
+            sidecar_error: None,
         })
     }
 
@@ -216,9 +226,12 @@ impl<B: SegmentIo> Writer<B> {
     /// Readers stop seeing anything at or past `offset` before any byte changes; then the
     /// cut bytes are durably zeroed, so no later append can bring them back. Readers'
     /// windows over the cut are dropped; an [`Iter`](crate::Iter) positioned past the cut
-    /// returns [`Error::Truncated`]. Records already handed out by an mmap-backed reader
-    /// from the cut region are slices of the mapping and read as zeros afterwards: do not
-    /// hold them across a truncation. A failure poisons the writer.
+    /// returns [`Error::Truncated`]. A failure poisons the writer.
+    ///
+    /// On a backend that maps the segment, records handed out by [`reader`](Self::reader)s
+    /// are slices of the mapping: the truncation waits until every such record in the cut
+    /// region is dropped before it changes a byte. A thread that holds one and truncates
+    /// below it waits for itself forever: drop records (or copy them) before truncating.
     pub fn truncate(&mut self, offset: u64) -> Result<()> {
         self.check_poison()?;
         if offset < self.start_offset || offset > self.write_offset {
@@ -246,6 +259,9 @@ impl<B: SegmentIo> Writer<B> {
             ));
         }
         self.flushed.cut(offset);
+        // Zero-copy records in the cut must be dropped before their bytes change.
+        self.flushed.wait_for_pins(align_down(offset, self.align));
+        // Durably, before any byte changes, and claiming no record that is not yet durable.
         if let Some(sidecar) = &mut self.sidecar
             && let Err(e) = sidecar.cut(offset)
         {
@@ -270,11 +286,18 @@ impl<B: SegmentIo> Writer<B> {
         }
         // Everything below the cut is durable now, synced or not before.
         self.flushed.publish(offset);
+        self.publish_to_sidecar();
         Ok(())
     }
 
     /// Writes what is buffered, makes it durable, and then publishes the new flushed
-    /// offset to readers; returns it. A failure poisons the writer.
+    /// offset to readers; returns it. A failure to write or sync poisons the writer.
+    ///
+    /// `Ok` means the records are durable, and nothing after that can make it an error: a
+    /// writer opened by path then also writes the new end to the sidecar for followers in
+    /// other processes, and if that write fails, `sync` still returns `Ok` (retrying would
+    /// append the records twice). Followers then see a stale end until a later sync
+    /// publishes again, and [`sidecar_error`](Self::sidecar_error) says why.
     pub fn sync(&mut self) -> Result<u64> {
         self.check_poison()?;
         self.flush_buf()?;
@@ -282,13 +305,31 @@ impl<B: SegmentIo> Writer<B> {
             return Err(self.poisoned("syncing", self.write_offset, e));
         }
         self.flushed.publish(self.write_offset);
-        if let Some(sidecar) = &mut self.sidecar {
-            // The records are durable either way; a follower just learns of them later.
-            sidecar
-                .advance(self.write_offset)
-                .map_err(|e| io_error(self.io.path(), "publishing the durable end", self.write_offset, e))?;
-        }
+        self.publish_to_sidecar();
         Ok(self.write_offset)
+    }
+
+    /// Writes the durable end to the sidecar, keeping a failure for
+    /// [`sidecar_error`](Self::sidecar_error): the sidecar may lag, never lead.
+    fn publish_to_sidecar(&mut self) {
+        if let Some(sidecar) = &mut self.sidecar {
+            self.sidecar_error = sidecar
+                .advance(self.write_offset)
+                .err()
+                .map(|e| io_error(self.io.path(), "publishing the durable end in the sidecar", self.write_offset, e));
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn sidecar_mut(&mut self) -> Option<&mut Sidecar> {
+        self.sidecar.as_mut()
+    }
+
+    /// Why the last attempt to publish the durable end in the sidecar failed, if it did;
+    /// cleared by the next one that succeeds. Followers in other processes see a stale end
+    /// meanwhile; the records themselves are durable (see [`sync`](Self::sync)).
+    pub fn sidecar_error(&self) -> Option<&Error> {
+        self.sidecar_error.as_ref()
     }
 
     /// Writes `header` at offset 0, into the region before the start offset that belongs
@@ -328,8 +369,10 @@ impl<B: SegmentIo> Writer<B> {
     }
 
     /// A reader of this segment that shares the writer's backend handle and flushed offset.
+    /// On a backend that maps the segment its records are zero-copy slices of the mapping;
+    /// see [`truncate`](Self::truncate).
     pub fn reader(&self) -> Reader<B> {
-        Reader::live(Arc::clone(&self.io), self.flushed.clone())
+        Reader::of_writer(Arc::clone(&self.io), self.flushed.clone())
     }
 
     /// The flushed offset, to hand to readers in any thread.
@@ -453,6 +496,9 @@ impl<B: SegmentIo> Writer<B> {
         if self.buf_len == 0 {
             return Ok(());
         }
+        if self.buf_off < self.start_offset {
+            self.reload_application_bytes()?;
+        }
         let padded = align_up(self.buf_len as u64, self.align) as usize;
         let buf = self.buf.get_mut();
         buf.get_mut(self.buf_len..padded).unwrap_or_default().fill(0);
@@ -463,6 +509,24 @@ impl<B: SegmentIo> Writer<B> {
         buf.copy_within(whole..self.buf_len, 0);
         self.buf_off += whole as u64;
         self.buf_len -= whole;
+        Ok(())
+    }
+}
+
+impl<B: SegmentIo> Writer<B> {
+    /// Copies the application's bytes before the start offset that share a block with the
+    /// buffered last block from disk into the buffer, so the whole-block rewrite of direct
+    /// I/O keeps what the application wrote through [`file`](Writer::file) since the block
+    /// was read: those bytes are the application's, never the writer's.
+    fn reload_application_bytes(&mut self) -> Result<()> {
+        let theirs = ((self.start_offset - self.buf_off) as usize).min(self.buf_len);
+        let mut block = AlignedBuf::new();
+        let region = block.region_to_overwrite(align_up(theirs as u64, self.align) as usize, self.align);
+        if let Err(e) = self.io.read_at(self.buf_off, region) {
+            return Err(self.poisoned("reading the segment header", self.buf_off, e));
+        }
+        let from = region.get(..theirs).unwrap_or_default();
+        self.buf.get_mut().get_mut(..theirs).unwrap_or_default().copy_from_slice(from);
         Ok(())
     }
 }

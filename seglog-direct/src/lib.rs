@@ -79,11 +79,14 @@ fn dio_alignment(file: &File) -> io::Result<(usize, AlignmentSource)> {
 }
 
 /// Turns the open's `EINVAL` into an error that says the filesystem refuses `O_DIRECT`.
+///
+/// Whether a filesystem takes `O_DIRECT` is found by trying the open, never from its name:
+/// tmpfs, long the usual example of a refusal, accepts it since Linux 6.6.
 fn explain(e: io::Error) -> io::Error {
     if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) {
         io::Error::new(
             io::ErrorKind::Unsupported,
-            "the filesystem refuses O_DIRECT (tmpfs and some overlay setups do); use the file or mmap backend there",
+            "the filesystem refuses O_DIRECT (ramfs and some FUSE or overlay setups do); use the file or mmap backend there",
         )
     } else {
         e

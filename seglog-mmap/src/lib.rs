@@ -34,12 +34,21 @@ impl MmapIo {
 fn map_whole(file: &File, size: u64) -> io::Result<Mmap> {
     let len = usize::try_from(size)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "segment larger than the address space"))?;
-    // SAFETY: the mapping is read-only and shared. Bytes below the flushed offset never
-    // change while it lives (core writes only at or past it, and recovery erases only past
-    // the valid records before any reader can see them), so slices handed to readers are
-    // stable. The file is `len` bytes now (checked by the caller from its metadata);
-    // segment files never shrink through seglog, and truncation by another process is
-    // documented as unsupported (it would raise SIGBUS on access).
+    // SAFETY: the mapping is read-only and shared; `len` is the file's length now (the
+    // caller read it from its metadata), and seglog never shrinks a segment file.
+    // Slices of it reach safe code only as the records of a reader made by
+    // `Writer::reader` on this same handle (core's `Window` borrows from the map for no
+    // one else: recovery, truncation's walk, closed readers and followers go through
+    // `read_at`, i.e. `pread`). Each such record pins its bytes for its whole life (the
+    // pin is released by its `Drop`, and `Record::data` borrows from the record), and the
+    // only in-place change seglog makes to bytes a reader may see, `Writer::truncate`,
+    // bumps the generation and then waits until no pin covers the cut before writing
+    // (seglog-core/src/flushed.rs states the protocol; tests/loom.rs model-checks it).
+    // Appends write only past every reader's visible end. No other writer can change the
+    // file meanwhile: this handle, which every such reader shares, holds the exclusive
+    // writer lock until the last of them is dropped. Changes by programs that ignore the
+    // lock, or a truncation of the file by another process (SIGBUS on access), are outside
+    // this contract, as for every memory map.
     let map = unsafe { memmap2::MmapOptions::new().len(len).map(file)? };
     Ok(map)
 }
@@ -56,12 +65,9 @@ impl SegmentIo for MmapIo {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        let src = self
-            .mapped()
-            .and_then(|m| m.get(usize::try_from(offset).ok()?..usize::try_from(offset).ok()?.checked_add(buf.len())?))
-            .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end of the segment"))?;
-        buf.copy_from_slice(src);
-        Ok(())
+        // Through the file, not the mapping: an I/O error is then an error, where a copy from
+        // the mapping would take a SIGBUS and kill the process.
+        fs::read_exact_at(&self.file, offset, buf)
     }
 
     fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {

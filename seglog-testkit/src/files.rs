@@ -4,6 +4,12 @@ use seglog_core::{Error, Follower, OpenSegment, ReadHint, Reader, RecoveryMode, 
 
 use crate::{FileHarness, Harness};
 
+mod sidecar;
+pub use sidecar::{
+    follower_follows_a_recreated_segment, follower_rechecks_the_sidecar_after_reading,
+    hostile_sidecar_is_refused_cleanly, sidecar_never_claims_more_than_is_durable,
+};
+
 /// A second writer on the same segment, from the same process, is refused while the first
 /// lives; readers take no lock; once the writer is gone a new one may open.
 pub fn second_writer_is_locked_out<B: OpenSegment>(h: &mut FileHarness<B>) {
@@ -80,6 +86,7 @@ pub fn follower_yields_only_durable_records<B: OpenSegment>(h: &mut FileHarness<
     w.sync().unwrap();
     let rec = f.poll().unwrap().expect("a synced record");
     assert_eq!((&*rec, rec.offset()), (&b"one"[..], 32));
+    drop(rec);
     assert!(f.wait(Duration::from_millis(20)).unwrap().is_none());
     let writer = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(50));
@@ -89,6 +96,7 @@ pub fn follower_yields_only_durable_records<B: OpenSegment>(h: &mut FileHarness<
     });
     let rec = f.wait(Duration::from_secs(10)).unwrap().expect("woken by the sync");
     assert_eq!(&*rec, b"two");
+    drop(rec);
     assert_eq!(f.position(), f.durable_end());
     drop(writer.join().unwrap());
 }
@@ -151,4 +159,75 @@ pub fn zeroed_preallocation_makes_the_same_segment<B: OpenSegment>(h: &mut FileH
     assert_eq!((w.report().records, w.report().damage), (1, None));
     let again = Writer::<B>::create_with(&path, size, 0, seglog_core::Preallocation::Zeroed);
     assert!(matches!(again, Err(Error::Io { .. })), "an existing file must be refused");
+}
+
+/// Defect 8 of issue 10: with a start offset below the block size, the O_DIRECT writer
+/// kept block 0 as read at open and rewrote it whole on every flush and on drop, zeroing
+/// the header the application wrote through `writer.file()`, the README's own example.
+pub fn application_header_survives_the_writer<B: OpenSegment + AsRef<std::fs::File>>(h: &mut FileHarness<B>) {
+    use std::os::unix::fs::FileExt;
+    let path = h.path().to_path_buf();
+    let header = |bytes: &[u8]| std::fs::read(&path).unwrap()[..bytes.len()] == *bytes;
+    let mut writer = Writer::<B>::create(&path, 1024 * 1024, 64).unwrap();
+    writer.file().write_all_at(b"MAGIC", 0).unwrap();
+    let (offset, _) = writer.append(b"event data").unwrap();
+    writer.sync().unwrap();
+    assert!(header(b"MAGIC"), "the first sync zeroed the header");
+    writer.append(b"buffered").unwrap();
+    drop(writer); // hands the buffered record to the file
+    assert!(header(b"MAGIC"), "dropping the writer zeroed the header");
+    let mut writer = Writer::<B>::open(&path, 64).unwrap();
+    assert_eq!(writer.report().records, 2);
+    // Changed while records share its block, and while one is buffered.
+    writer.append(b"third").unwrap();
+    writer.file().write_all_at(b"MAGIC-2", 0).unwrap();
+    writer.sync().unwrap();
+    assert!(header(b"MAGIC-2"), "a later sync zeroed the header");
+    let mut r = Reader::<B>::open(&path, Some(writer.flushed_offset())).unwrap();
+    assert_eq!(&*r.read_record(offset, ReadHint::Random).unwrap(), b"event data");
+    let mut magic = [0u8; 7];
+    r.read_segment_header(&mut magic).unwrap();
+    assert_eq!(&magic, b"MAGIC-2");
+}
+
+/// Defect 9 of issue 10: the early returns of `create` after the file existed (the
+/// writer's first read failing, the sidecar failing) left the file behind, so a retry met
+/// "File exists".
+pub fn failed_create_leaves_nothing_behind<B: OpenSegment>(h: &mut FileHarness<B>) {
+    use crate::interleave::{Call, Hooked, Hooks, Point};
+    let path = h.path().to_path_buf();
+    // The writer's first read (direct I/O reads the block holding the start offset) finds
+    // the file cut short under it.
+    let hooks = Hooks::new();
+    hooks.attach(&path);
+    let cut_short = path.clone();
+    hooks.at(Point::before(Call::Read, 0), move || {
+        std::fs::OpenOptions::new().write(true).open(&cut_short).unwrap().set_len(0).unwrap();
+    });
+    let made = Writer::<Hooked<B>>::create(&path, 64 << 10, 100);
+    Hooks::detach(&path);
+    match made {
+        Err(e) => {
+            assert_eq!(hooks.fired(), 1, "{e}");
+            assert!(!path.exists(), "a failed create left {} behind: {e}", path.display());
+        }
+        // Buffered backends do not read at create.
+        Ok(w) => {
+            assert_eq!(hooks.fired(), 0);
+            drop(w);
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    drop(Writer::<B>::create(&path, 64 << 10, 100).unwrap());
+    std::fs::remove_file(&path).unwrap();
+    // The sidecar cannot be made: a directory holds its name.
+    let sidecar = seglog_core::sidecar::sidecar_path(&path);
+    std::fs::remove_file(&sidecar).unwrap();
+    std::fs::create_dir(&sidecar).unwrap();
+    let e = Writer::<B>::create(&path, 64 << 10, 0).unwrap_err();
+    assert!(e.to_string().contains("segment.log"), "{e}");
+    assert!(!path.exists(), "a failed create left {} behind: {e}", path.display());
+    std::fs::remove_dir(&sidecar).unwrap();
+    let w = Writer::<B>::create(&path, 64 << 10, 0).unwrap();
+    assert_eq!(w.size(), 64 << 10);
 }

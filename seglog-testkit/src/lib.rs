@@ -10,6 +10,7 @@ mod faulty;
 pub mod files;
 pub mod fuzz;
 mod harness;
+pub mod interleave;
 mod mem;
 pub mod model;
 pub mod recovery_rules;
@@ -54,6 +55,19 @@ macro_rules! file_backend_tests {
                     follower_sees_truncation,
                     follower_survives_writer_crash,
                     zeroed_preallocation_makes_the_same_segment,
+                    sidecar_never_claims_more_than_is_durable,
+                    follower_rechecks_the_sidecar_after_reading,
+                    follower_follows_a_recreated_segment,
+                    hostile_sidecar_is_refused_cleanly,
+                    application_header_survives_the_writer,
+                    failed_create_leaves_nothing_behind,
+                );
+            }
+            mod interleave_files {
+                #[allow(unused_imports)]
+                use super::*;
+                $crate::__checks!(interleave, $harness;
+                    read_past_end_of_file_is_an_error_not_a_signal,
                 );
             }
         }
@@ -121,6 +135,15 @@ macro_rules! __suites {
                 truncate_rejects_non_boundaries,
                 readers_follow_a_truncation,
                 failed_truncation_poisons,
+            );
+        }
+        mod interleave {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__checks!(interleave, $harness;
+                reader_never_returns_unsynced_record_after_truncate,
+                iterator_reports_truncation_during_read,
+                mapped_record_survives_truncation,
             );
         }
         mod recovery_rules {

@@ -21,6 +21,7 @@ macro_rules! seed_api {
             let mut reader = backend::Reader::open(&path, Some(flushed))?;
             let data = reader.read_record(offset, ReadHint::Random)?;
             assert_eq!(&*data, b"event data");
+            drop(data); // a record borrows its reader until dropped
             let mut magic = [0u8; 5];
             reader.read_segment_header(&mut magic)?;
             assert_eq!(&magic, b"MAGIC");
@@ -28,6 +29,7 @@ macro_rules! seed_api {
             let mut iter: backend::Iter<'_> = other.iter(4096);
             let record = iter.next_record()?.expect("one record");
             assert_eq!((record.offset(), &*record), (4096, &b"event data"[..]));
+            drop(record);
             assert!(iter.next_record()?.is_none());
             assert_eq!(writer.write_offset(), 4096 + 18);
             assert_eq!(writer.remaining_bytes(), 1024 * 1024 - 4096 - 18);

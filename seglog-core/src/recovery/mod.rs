@@ -18,12 +18,10 @@ use crate::window::Window;
 
 mod policy;
 mod search;
-mod vouched;
 
 pub use policy::RecoveryMode;
 pub(crate) use policy::judge;
 use search::{find_valid_after, last_nonzero_end};
-pub(crate) use vouched::vouched_end;
 
 /// Whether valid records were found after the damage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
