@@ -10,7 +10,7 @@ use crate::error::{Error, Result, check_start_offset};
 use crate::flushed::FlushedOffset;
 use crate::io::{AlignedBuf, OpenSegment, Preallocation, SegmentIo, align_down, align_up};
 use crate::reader::Reader;
-use crate::recovery::{RecoveryMode, RecoveryReport, judge, scan, walk};
+use crate::recovery::{RecoveryMode, RecoveryReport, data_ranges, judge, scan, walk};
 use crate::sidecar::{Sidecar, sidecar_path, vouched_end};
 use crate::window::Window;
 
@@ -549,12 +549,23 @@ impl<B: SegmentIo> Drop for Writer<B> {
     }
 }
 
-/// Durably-to-be zeroes `[from, to)`, rounding out to whole blocks and keeping the bytes
-/// before `from` in its block.
+/// Durably-to-be zeroes `[from, to)`, writing only the ranges the backend says may hold
+/// data: the rest already reads as zeros, and writing zeros there would turn holes and
+/// unwritten extents into written blocks that every later open must read. (Not
+/// `fallocate(FALLOC_FL_ZERO_RANGE)`: docs/FORMAT.md section 4 says why.)
 fn erase<B: SegmentIo + ?Sized>(io: &B, from: u64, to: u64) -> io::Result<()> {
     if from >= to {
         return Ok(());
     }
+    for range in data_ranges(io, from, to)? {
+        erase_range(io, range.start, range.end)?;
+    }
+    Ok(())
+}
+
+/// Durably-to-be zeroes `[from, to)`, rounding out to whole blocks and keeping the bytes
+/// before `from` in its block.
+fn erase_range<B: SegmentIo + ?Sized>(io: &B, from: u64, to: u64) -> io::Result<()> {
     let align = io.alignment();
     let mut at = align_down(from, align);
     let hi = align_up(to, align).min(io.size());

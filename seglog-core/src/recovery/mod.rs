@@ -21,6 +21,7 @@ mod search;
 
 pub use policy::RecoveryMode;
 pub(crate) use policy::judge;
+pub(crate) use search::data_ranges;
 use search::{find_valid_after, last_nonzero_end};
 
 /// Whether valid records were found after the damage.

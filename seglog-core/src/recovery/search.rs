@@ -16,7 +16,7 @@ const MAX_RANGES: usize = 1 << 16;
 
 /// The ranges within `[from, to)` that may hold a non-zero byte, in order: everything else
 /// reads as zero. A backend answer that breaks the contract makes the rest one range.
-pub(super) fn data_ranges<B: SegmentIo + ?Sized>(io: &B, from: u64, to: u64) -> std::io::Result<Vec<Range<u64>>> {
+pub(crate) fn data_ranges<B: SegmentIo + ?Sized>(io: &B, from: u64, to: u64) -> std::io::Result<Vec<Range<u64>>> {
     let mut out = Vec::new();
     let mut at = from;
     while at < to {
