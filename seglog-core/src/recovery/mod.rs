@@ -174,6 +174,9 @@ pub(crate) fn walk<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, start: u64, li
     let (mut pos, mut end) = (start, start);
     let (mut records, mut in_batch) = (0, 0);
     let mut crcs = CrcCache::default();
+    // Read ahead only as far as the backend says data lies: a window into a hole would make
+    // the kernel zero-fill and cache pages that the scan past the records then reads again.
+    let mut data_end = 0;
     let stop = loop {
         if pos >= limit {
             break Corruption::ZeroHeader;
@@ -181,7 +184,11 @@ pub(crate) fn walk<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, start: u64, li
         if size - pos < HEADER_LEN as u64 {
             break Corruption::ShortHeader;
         }
-        let bytes = w.get(io, pos, HEADER_LEN, SCAN_WINDOW, size).map_err(|e| io_err(pos, e))?;
+        if pos >= data_end {
+            data_end = io.next_data(pos).map_err(|e| io_err(pos, e))?.map_or(pos, |r| r.end.max(pos));
+        }
+        let ahead = SCAN_WINDOW.min((data_end - pos) as usize);
+        let bytes = w.get(io, pos, HEADER_LEN, ahead, size).map_err(|e| io_err(pos, e))?;
         let header = match decode_prefix(bytes) {
             Ok(Some(h)) => h,
             Ok(None) => break Corruption::ZeroHeader,
@@ -191,7 +198,7 @@ pub(crate) fn walk<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, start: u64, li
         if header.record_len() > available {
             break Corruption::LengthOutOfBounds { len: header.record_len(), available };
         }
-        let crc = payload_crc(io, w, pos, &header, size, size, &mut crcs).map_err(|e| io_err(pos, e))?;
+        let crc = payload_crc(io, w, pos, &header, size, &mut crcs, ahead).map_err(|e| io_err(pos, e))?;
         if let Err(c) = header.check_crc(crc) {
             break c;
         }
@@ -206,21 +213,23 @@ pub(crate) fn walk<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, start: u64, li
     Ok(Walked { end, stopped_at: pos, records, stop })
 }
 
-/// The record checksum of the record at `pos`, reading its payload in window-sized pieces;
-/// payload bytes at or past `nonzero_end` are known to be zero and are not read.
+/// The record checksum of the record at `pos`, reading its payload in window-sized pieces
+/// (and up to `ahead` bytes ahead of it); payload bytes at or past `nonzero_end` are known
+/// to be zero and are not read.
 fn payload_crc<B: SegmentIo + ?Sized>(
     io: &B,
     w: &mut Window,
     pos: u64,
     header: &Header,
-    size: u64,
     nonzero_end: u64,
     crcs: &mut CrcCache,
+    ahead: usize,
 ) -> std::io::Result<u32> {
+    let size = io.size();
     let from = pos + HEADER_LEN as u64;
     let to = from + u64::from(header.payload_len);
     if to <= nonzero_end && header.payload_len as usize <= SCAN_WINDOW {
-        let payload = w.get(io, from, header.payload_len as usize, SCAN_WINDOW, size)?;
+        let payload = w.get(io, from, header.payload_len as usize, ahead, size)?;
         return Ok(crcs.record_crc(header.len_bytes, payload));
     }
     let mut crc = RecordCrc::new(header.len_bytes);

@@ -126,9 +126,10 @@ impl Search {
         let size = self.size;
         let mut c = first;
         while c <= last && c + HEADER_LEN as u64 <= size {
-            // Every candidate whose header lies within this chunk is examined here.
-            let n = ((size - c) as usize).min(SCAN_WINDOW);
-            let chunk = self.sweep.get(io, c, n, SCAN_WINDOW, size)?;
+            // Every candidate whose header lies within this chunk is examined here. No further:
+            // reading into a hole would make the kernel zero-fill and cache its pages.
+            let n = ((size - c).min(last + HEADER_LEN as u64 - c) as usize).min(SCAN_WINDOW);
+            let chunk = self.sweep.get(io, c, n, n, size)?;
             let mut i = 0;
             while i + HEADER_LEN <= chunk.len() && c + i as u64 <= last {
                 let Some(h) = chunk.get(i..i + HEADER_LEN) else { break };
@@ -193,7 +194,7 @@ fn recoverable_at<B: SegmentIo + ?Sized>(
         if !work.take(cost) {
             return Ok(None);
         }
-        let crc = payload_crc(io, w, pos, &header, size, nonzero_end, &mut CrcCache::default())?;
+        let crc = payload_crc(io, w, pos, &header, nonzero_end, &mut CrcCache::default(), SCAN_WINDOW)?;
         if header.check_crc(crc).is_err() {
             return Ok(Some(false));
         }
