@@ -12,10 +12,10 @@ use seglog_core::{AlignedBuf, SegmentIo};
 use crate::Harness;
 
 /// The granularity of [`Sparse`]'s holes: a filesystem block.
-pub const BLOCK: u64 = 4096;
+const BLOCK: u64 = 4096;
 
 /// Wraps a backend and answers [`SegmentIo::next_data`] as a filesystem would if every
-/// all-zero [`BLOCK`] were a hole, so core's skipping path runs on a backend that cannot
+/// all-zero 4 KiB block were a hole, so core's skipping path runs on a backend that cannot
 /// tell (such as [`MemIo`](crate::MemIo)). Everything else passes through.
 #[derive(Debug)]
 pub struct Sparse<B> {
