@@ -33,11 +33,12 @@ pub enum RecoveryMode {
     /// can leave. Refuses, changing nothing, damage that starts below the durable end the
     /// segment's sidecar vouches for ([`Error::NotTornTail`]), damage whose header no
     /// write leaves, torn or not ([`Error::NotTornTail`], or [`Error::NotASegment`] when
-    /// no record at all is valid). What [`Writer::open`](crate::Writer::open) does.
+    /// no record is valid at the start offset), and an empty file. What
+    /// [`Writer::open`](crate::Writer::open) does.
     #[default]
     TornTail,
     /// Erases everything after the valid records, whatever it is: the caller has decided
-    /// the damage is to go (`seglog recover --force`). Never refuses.
+    /// the damage is to go (`seglog recover --force`). Refuses only an empty file.
     Truncate,
 }
 
