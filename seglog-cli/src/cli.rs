@@ -42,7 +42,12 @@ pub enum Command {
     /// 2 valid records after damage.
     #[command(after_help = exit::HELP)]
     Verify(SegmentArgs),
-    /// Run crash recovery: keep the valid records, durably erase everything after them.
+    /// Run crash recovery: keep the valid records and durably erase what a crash left
+    /// after them.
+    ///
+    /// Refuses (exit 2, changing nothing) to discard valid records, records the sidecar
+    /// vouches were synced, or a file that is not a segment, unless --force; prints what it
+    /// would discard first.
     #[command(after_help = exit::HELP)]
     Recover(RecoverArgs),
     /// Print a segment's size, use and record-length statistics.
@@ -185,12 +190,17 @@ pub struct RecoverArgs {
     /// The segment.
     #[command(flatten)]
     pub segment: SegmentArgs,
-    /// Refuse (exit 2, changing nothing) if valid records lie past the damage.
-    #[arg(long)]
+    /// Refuse (exit 2, changing nothing) if valid records lie past the damage: what
+    /// `recover` does anyway without --force; kept for scripts.
+    #[arg(long, conflicts_with = "force")]
     pub strict: bool,
     /// Only say what recovery would do; write nothing and take no lock.
     #[arg(long)]
     pub dry_run: bool,
+    /// Discard everything after the valid records, whatever it is: valid records past the
+    /// damage, records the sidecar vouches were synced, a file that is not a segment.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `seglog bench`.

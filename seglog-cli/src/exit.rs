@@ -82,7 +82,8 @@ impl From<seglog::Error> for Failure {
             }
             seglog::Error::Io { source, .. } | seglog::Error::Open { source, .. } => io_code(source.kind()),
             seglog::Error::Corrupt { .. } | seglog::Error::RecordTooLarge { .. } => DATA,
-            seglog::Error::Damaged { .. } => DAMAGED,
+            seglog::Error::Damaged { .. } | seglog::Error::NotTornTail { .. } => DAMAGED,
+            seglog::Error::NotASegment { .. } => DATA,
             seglog::Error::Locked { .. } => LOCKED,
             seglog::Error::SegmentFull { .. } | seglog::Error::Poisoned { .. } => IO,
             seglog::Error::NotVisible { .. } | seglog::Error::InvalidArgument { .. } => USAGE,

@@ -88,7 +88,7 @@ pub fn plan(report: &RecoveryReport) -> String {
             )
         }
         Tail::Damaged => format!(
-            "recover would erase the {bytes} from offset {end}, keeping {kept} before it and discarding the valid records past the damage; recover --strict would refuse and change nothing"
+            "recover would refuse and change nothing; recover --force would erase the {bytes} from offset {end}, keeping {kept} before it and discarding the valid records past the damage"
         ),
     }
 }

@@ -79,7 +79,7 @@ pub enum Error {
     /// When nothing is visible and `offset` lies past `start`, the text adds that the start
     /// offset the reader was opened with may be wrong (a segment with a header region opened
     /// as if its records started at 0 sees no records).
-    #[error("{}: no visible record at offset {offset}: readers see records in [{start}, {end}){}", path.display(), start_hint(*offset, *start, *end))]
+    #[error("{}: no visible record at offset {offset}: readers see records in [{start}, {end}){}", path.display(), not_visible_hint(*offset, *start, *end))]
     NotVisible {
         /// The segment.
         path: PathBuf,
@@ -120,6 +120,41 @@ pub enum Error {
         reason: Corruption,
         /// Whether valid records follow.
         valid_after: ValidAfter,
+    },
+    /// Recovery found damage that a crash alone cannot leave, and refused to erase it;
+    /// nothing was changed. Either it starts below the durable end the segment's sidecar
+    /// vouches for (`durable_end`: acknowledged records are damaged), or its header is one
+    /// no write leaves, torn or not. Open in
+    /// [`RecoveryMode::Truncate`](crate::RecoveryMode::Truncate) to erase from `offset` on,
+    /// or with `likely_start` as the start offset if the records start there.
+    #[error("{}: damaged record at offset {offset} ({reason}) {valid_after}, {}; recovery refuses to erase what a crash cannot leave and changed nothing (RecoveryMode::Truncate erases it){}", path.display(), not_torn_why(*durable_end), start_hint(*likely_start))]
+    NotTornTail {
+        /// The segment.
+        path: PathBuf,
+        /// Where the damage is: the end of the valid prefix.
+        offset: u64,
+        /// What is wrong at `offset`.
+        reason: Corruption,
+        /// Whether valid records follow.
+        valid_after: ValidAfter,
+        /// The durable end the sidecar vouches for, when the damage lies below it.
+        durable_end: Option<u64>,
+        /// Where a run of valid records begins, when none is valid at the start offset.
+        likely_start: Option<u64>,
+    },
+    /// The file holds no segment at this start offset: it is empty, or no record is valid
+    /// at the start offset and the bytes there are no record header, torn or not (records
+    /// may begin elsewhere: `likely_start`). Recovery changed nothing.
+    #[error("{}: not a segment: {}; recovery changed nothing{}", path.display(), not_segment_why(*offset, *reason), start_hint(*likely_start))]
+    NotASegment {
+        /// The file.
+        path: PathBuf,
+        /// The start offset.
+        offset: u64,
+        /// What is wrong at `offset`; `None` for an empty file.
+        reason: Option<Corruption>,
+        /// Where a run of valid records begins, if one does in the first blocks.
+        likely_start: Option<u64>,
     },
     /// The writer truncated the segment below this iterator's position; the records it
     /// would read next are gone. Start a new iterator at or before `truncated_to`.
@@ -175,7 +210,7 @@ pub(crate) fn open_error(path: &std::path::Path, op: &'static str, source: io::E
 }
 
 /// The hint [`Error::NotVisible`] adds when nothing at all is visible.
-fn start_hint(offset: u64, start: u64, end: u64) -> String {
+fn not_visible_hint(offset: u64, start: u64, end: u64) -> String {
     if start == end && offset > start {
         format!(
             "; nothing is visible: if the records do not start at offset {start}, the reader was opened \
@@ -208,11 +243,39 @@ impl Error {
             | Error::NotVisible { offset, .. }
             | Error::Poisoned { offset, .. }
             | Error::Damaged { offset, .. }
+            | Error::NotTornTail { offset, .. }
+            | Error::NotASegment { offset, .. }
             | Error::Truncated { offset, .. } => Some(*offset),
             Error::Open { .. }
             | Error::RecordTooLarge { .. }
             | Error::Locked { .. }
             | Error::InvalidArgument { .. } => None,
         }
+    }
+}
+
+/// Why [`Error::NotTornTail`]'s damage is not a torn tail.
+fn not_torn_why(durable_end: Option<u64>) -> String {
+    match durable_end {
+        Some(end) => format!("below the durable end {end} that the sidecar vouches for"),
+        None => "and no write, torn or not, leaves that header".to_string(),
+    }
+}
+
+/// What [`Error::NotASegment`] found.
+fn not_segment_why(offset: u64, reason: Option<Corruption>) -> String {
+    match reason {
+        None => "the file is empty".to_string(),
+        Some(r) => {
+            format!("no valid record at the start offset {offset}, and the bytes there are no record header ({r})")
+        }
+    }
+}
+
+/// The advice a likely start offset gives.
+fn start_hint(likely_start: Option<u64>) -> String {
+    match likely_start {
+        Some(at) => format!(" (valid records begin at offset {at}: is that the start offset?)"),
+        None => String::new(),
     }
 }

@@ -217,3 +217,35 @@ pub fn write_all_at(file: &File, offset: u64, data: &[u8]) -> io::Result<()> {
 pub fn file_size(file: &File) -> io::Result<u64> {
     Ok(file.metadata()?.len())
 }
+
+/// The first range at or after `offset` of `file` (whose segment is `size` bytes) that may
+/// hold data, for [`SegmentIo::next_data`](crate::SegmentIo::next_data): `lseek(SEEK_DATA)`,
+/// then `lseek(SEEK_HOLE)`. Holes, and on ext4 and xfs unwritten extents with no page cached,
+/// read as zeros and are skipped. Where the filesystem cannot say, all of it may be data.
+///
+/// Moves the file position, which seglog never uses (all its I/O is positioned).
+pub fn next_data(file: &File, offset: u64, size: u64) -> io::Result<Option<std::ops::Range<u64>>> {
+    use rustix::fs::SeekFrom;
+    use rustix::io::Errno;
+    if offset >= size {
+        return Ok(None);
+    }
+    let unknown = Ok(Some(offset..size));
+    let start = match rustix::fs::seek(file, SeekFrom::Data(offset)) {
+        Ok(start) => start,
+        // No data at or past `offset`, or `offset` past the end of the file. If the file
+        // is shorter than the segment, let the reads fail as they would have.
+        Err(Errno::NXIO) => return if file_size(file)? >= size { Ok(None) } else { unknown },
+        Err(Errno::INVAL | Errno::OPNOTSUPP | Errno::NOSYS) => return unknown,
+        Err(e) => return Err(e.into()),
+    };
+    if start >= size {
+        return Ok(None);
+    }
+    let end = match rustix::fs::seek(file, SeekFrom::Hole(start)) {
+        Ok(end) => end.clamp(start + 1, size),
+        Err(Errno::NXIO | Errno::INVAL | Errno::OPNOTSUPP | Errno::NOSYS) => size,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Some(start.max(offset)..end))
+}

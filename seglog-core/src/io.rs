@@ -1,6 +1,7 @@
 //! The backend seam: [`SegmentIo`] moves bytes; everything else is core's.
 
 use std::io;
+use std::ops::Range;
 use std::path::Path;
 
 /// Positioned, synchronous I/O on one fixed-size segment.
@@ -46,6 +47,21 @@ pub trait SegmentIo: Send + Sync + std::fmt::Debug + 'static {
 
     /// The path errors should name; in-memory backends return a descriptive pseudo-path.
     fn path(&self) -> &Path;
+
+    /// Must return the first range at or after `offset` that may hold a non-zero byte, as
+    /// `Some(start..end)` with `offset <= start < end <= size()` and every byte of
+    /// `[offset, start)` reading as zero; or `None` if every byte from `offset` on reads as
+    /// zero. `offset < size()`.
+    ///
+    /// Recovery skips what this rules out, so opening a mostly empty segment costs its
+    /// records, not its size. A backend that cannot tell keeps the default, which answers
+    /// "unknown": all of `[offset, size())` may hold data. File backends ask the filesystem
+    /// ([`fs::next_data`](crate::fs::next_data)), which reports holes and, on ext4 and xfs,
+    /// unwritten extents with no page cached.
+    fn next_data(&self, offset: u64) -> io::Result<Option<Range<u64>>> {
+        let size = self.size();
+        Ok((offset < size).then_some(offset..size))
+    }
 }
 
 /// How [`OpenSegment::create`] reserves a new segment's space.

@@ -11,8 +11,8 @@ use crate::error::{Error, Result, check_start_offset, open_error};
 use crate::flushed::FlushedOffset;
 use crate::io::{AlignedBuf, OpenSegment, Preallocation, SegmentIo, align_down, align_up};
 use crate::reader::Reader;
-use crate::recovery::{RecoveryMode, RecoveryReport, scan, walk};
-use crate::sidecar::{Sidecar, sidecar_path};
+use crate::recovery::{RecoveryMode, RecoveryReport, data_ranges, judge, scan, walk};
+use crate::sidecar::{Sidecar, sidecar_path, vouched_end};
 use crate::window::Window;
 
 /// Bytes buffered before the writer hands them to the backend: large enough that a
@@ -104,19 +104,19 @@ impl<B: OpenSegment> Writer<B> {
         Ok(writer)
     }
 
-    /// Opens an existing segment for writing, recovering in [`RecoveryMode::Truncate`].
+    /// Opens an existing segment for writing, recovering in [`RecoveryMode::TornTail`].
     /// The segment's size is the file's length.
     ///
-    /// Recovery keeps the valid records from `start_offset` on and durably zeroes every
-    /// byte after them; [`report`](Self::report) says what was found and discarded. Given
-    /// a file that is not a segment, that zeroes it from `start_offset` on: check your
-    /// header region first, or use [`RecoveryMode::Strict`], which refuses when anything
-    /// valid-looking would be lost.
+    /// Recovery keeps the valid records from `start_offset` on and durably zeroes what a
+    /// crash left after them; [`report`](Self::report) says what was found and discarded.
+    /// It refuses, changing nothing, what a crash alone cannot leave: damage below the
+    /// durable end the segment's sidecar vouches for, or bytes that no write of a record
+    /// leaves (a file that is not a segment, or a wrong start offset). See [`RecoveryMode`].
     ///
     /// Like [`create`](Self::create), keeps the segment's sidecar `<path>.flushed` for
     /// followers in other processes, creating it if it is missing.
     pub fn open(path: impl AsRef<Path>, start_offset: u64) -> Result<Self> {
-        Self::open_with(path, start_offset, RecoveryMode::Truncate)
+        Self::open_with(path, start_offset, RecoveryMode::TornTail)
     }
 
     /// Opens an existing segment for writing, recovering in `mode`; see [`Writer::report`].
@@ -126,7 +126,8 @@ impl<B: OpenSegment> Writer<B> {
             io::ErrorKind::WouldBlock => Error::Locked { path: path.to_path_buf(), source: e },
             _ => open_error(path, "opening segment", e),
         })?;
-        let mut writer = Self::recover(io, start_offset, mode)?;
+        let durable_end = vouched_end(path).map_err(|e| io_error(path, "reading the sidecar", 0, e))?;
+        let mut writer = Self::recover_with(io, start_offset, mode, durable_end)?;
         let end = writer.write_offset;
         writer.sidecar = Some(
             Sidecar::open(path, end)
@@ -138,8 +139,17 @@ impl<B: OpenSegment> Writer<B> {
 
 impl<B: SegmentIo> Writer<B> {
     /// Opens a writer over an existing backend handle (an in-memory segment, say),
-    /// recovering what it holds in `mode`.
+    /// recovering what it holds in `mode`, with no durable end vouched for: see
+    /// [`recover_with`](Self::recover_with).
     pub fn recover(io: B, start_offset: u64, mode: RecoveryMode) -> Result<Self> {
+        Self::recover_with(io, start_offset, mode, None)
+    }
+
+    /// Opens a writer over an existing backend handle, recovering what it holds in `mode`.
+    /// `durable_end`, if known, is an offset below which every record was made durable
+    /// (what the segment's sidecar vouches for): damage below it is refused, changing
+    /// nothing, except in [`RecoveryMode::Truncate`].
+    pub fn recover_with(io: B, start_offset: u64, mode: RecoveryMode, durable_end: Option<u64>) -> Result<Self> {
         check_start_offset(io.path(), io.size(), start_offset)?;
         if !io.size().is_multiple_of(io.alignment() as u64) {
             return Err(invalid(
@@ -148,19 +158,7 @@ impl<B: SegmentIo> Writer<B> {
             ));
         }
         let report = scan(&io, start_offset)?;
-        if mode == RecoveryMode::Strict
-            && report.valid_records_after_damage()
-            && let Some(d) = report.damage
-        {
-            {
-                return Err(Error::Damaged {
-                    path: io.path().to_path_buf(),
-                    offset: d.offset,
-                    reason: d.reason,
-                    valid_after: d.valid_after,
-                });
-            }
-        }
+        judge(&io, &report, mode, durable_end)?;
         let io = Arc::new(io);
         erase(&*io, report.end, report.end + report.discarded_bytes)
             .map_err(|e| io_error(io.path(), "erasing the discarded tail", report.end, e))?;
@@ -576,12 +574,23 @@ impl<B: SegmentIo> Drop for Writer<B> {
     }
 }
 
-/// Durably-to-be zeroes `[from, to)`, rounding out to whole blocks and keeping the bytes
-/// before `from` in its block.
+/// Durably-to-be zeroes `[from, to)`, writing only the ranges the backend says may hold
+/// data: the rest already reads as zeros, and writing zeros there would turn holes and
+/// unwritten extents into written blocks that every later open must read. (Not
+/// `fallocate(FALLOC_FL_ZERO_RANGE)`: docs/FORMAT.md section 4 says why.)
 fn erase<B: SegmentIo + ?Sized>(io: &B, from: u64, to: u64) -> io::Result<()> {
     if from >= to {
         return Ok(());
     }
+    for range in data_ranges(io, from, to)? {
+        erase_range(io, range.start, range.end)?;
+    }
+    Ok(())
+}
+
+/// Durably-to-be zeroes `[from, to)`, rounding out to whole blocks and keeping the bytes
+/// before `from` in its block.
+fn erase_range<B: SegmentIo + ?Sized>(io: &B, from: u64, to: u64) -> io::Result<()> {
     let align = io.alignment();
     let mut at = align_down(from, align);
     let hi = align_up(to, align).min(io.size());

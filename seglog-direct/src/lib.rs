@@ -125,6 +125,10 @@ impl SegmentIo for DirectIo {
     fn path(&self) -> &Path {
         &self.path
     }
+
+    fn next_data(&self, offset: u64) -> io::Result<Option<std::ops::Range<u64>>> {
+        fs::next_data(&self.direct, offset, self.size)
+    }
 }
 
 impl OpenSegment for DirectIo {

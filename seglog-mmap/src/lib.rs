@@ -88,6 +88,10 @@ impl SegmentIo for MmapIo {
     fn path(&self) -> &Path {
         &self.path
     }
+
+    fn next_data(&self, offset: u64) -> io::Result<Option<std::ops::Range<u64>>> {
+        fs::next_data(&self.file, offset, self.size)
+    }
 }
 
 impl OpenSegment for MmapIo {

@@ -197,6 +197,10 @@ impl<B: SegmentIo> SegmentIo for Recorder<B> {
     fn path(&self) -> &Path {
         self.inner.path()
     }
+
+    fn next_data(&self, offset: u64) -> io::Result<Option<std::ops::Range<u64>>> {
+        self.inner.next_data(offset)
+    }
 }
 
 /// A sector-sized piece of a pending write: the unit that persists or not.

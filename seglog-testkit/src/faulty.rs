@@ -37,8 +37,11 @@ pub struct Plan {
     /// Fail the sync call with this index, and every later one; its writes have reached
     /// the inner backend, as they reach the page cache before a real `fsync` fails.
     pub fail_sync: Option<usize>,
-    /// Fail every read that touches bytes at or past this offset.
+    /// Fail every read that touches bytes at or past this offset. While set, `next_data`
+    /// answers "unknown", so a scan reads (and fails) rather than skips the bytes.
     pub fail_reads_from: Option<u64>,
+    /// Fail every `next_data` call, as a failing `lseek(SEEK_DATA)` would.
+    pub fail_next_data: bool,
 }
 
 #[derive(Debug, Default)]
@@ -163,5 +166,19 @@ impl<B: SegmentIo> SegmentIo for Faulty<B> {
 
     fn path(&self) -> &Path {
         self.inner.path()
+    }
+
+    fn next_data(&self, offset: u64) -> io::Result<Option<std::ops::Range<u64>>> {
+        let st = self.lock();
+        let (fail, unknown) = (st.plan.fail_next_data, st.plan.fail_reads_from.is_some());
+        drop(st);
+        if fail {
+            return Err(injected(io::ErrorKind::Other, "next_data"));
+        }
+        if unknown {
+            let size = self.inner.size();
+            return Ok((offset < size).then_some(offset..size));
+        }
+        self.inner.next_data(offset)
     }
 }

@@ -195,6 +195,15 @@ fn recover_aligned(seg: &[u8], start: u64, align: usize) {
         }
         return;
     }
+    if size == 0 {
+        // An empty file is not a segment: every way in refuses it, changing nothing.
+        assert!(matches!(verified, Err(Error::NotASegment { .. })), "{ctx}: verify gave {verified:?}");
+        for mode in [RecoveryMode::Strict, RecoveryMode::TornTail, RecoveryMode::Truncate] {
+            let got = Writer::recover(mem(seg, align), start, mode).map(|w| *w.report());
+            assert!(matches!(got, Err(Error::NotASegment { .. })), "{ctx}: {mode:?} recovery gave {got:?}");
+        }
+        return;
+    }
     let report = verified.unwrap_or_else(|e| panic!("{ctx}: verify: {e}"));
     let model = Model::of(seg, start);
     model.check_report(&report, &ctx);
@@ -211,6 +220,19 @@ fn recover_aligned(seg: &[u8], start: u64, align: usize) {
             let damage = report.damage.filter(|_| report.valid_records_after_damage());
             let damage = damage.unwrap_or_else(|| panic!("{ctx}: Strict refused a segment verify calls {report:?}"));
             assert_eq!((offset, reason, valid_after), (damage.offset, damage.reason, damage.valid_after), "{ctx}");
+            assert!(io.contents() == seg, "{ctx}: a refusing Strict recovery changed bytes");
+        }
+        // Damage whose header no write leaves is not a torn tail: refused whole.
+        Err(e @ (Error::NotTornTail { .. } | Error::NotASegment { .. })) => {
+            let damage = report.damage.unwrap_or_else(|| panic!("{ctx}: Strict refused a clean segment: {e}"));
+            assert_eq!(e.offset(), Some(damage.offset), "{ctx}: {e}");
+            assert!(
+                matches!(
+                    damage.reason,
+                    Corruption::ReservedKind { .. } | Corruption::LengthOutOfBounds { .. } | Corruption::ShortHeader
+                ),
+                "{ctx}: Strict refused {e}, but a write can leave {damage:?}"
+            );
             assert!(io.contents() == seg, "{ctx}: a refusing Strict recovery changed bytes");
         }
         Err(e) => panic!("{ctx}: Strict recovery: {e}"),

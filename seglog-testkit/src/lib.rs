@@ -14,12 +14,15 @@ mod harness;
 pub mod interleave;
 mod mem;
 pub mod model;
+pub mod recovery_rules;
+mod sparse;
 pub mod truncation;
 pub mod util;
 
 pub use faulty::{Faulty, Op, Plan};
 pub use harness::{FileHarness, Harness, MemHarness};
 pub use mem::MemIo;
+pub use sparse::{Counted, Sparse, SparseHarness};
 
 /// Generates one `#[test]` per check of the suites, for one backend, in a module `$name`:
 /// `backend_tests!(mem, MemHarness::new());`. `cargo test mem` then selects it.
@@ -162,6 +165,19 @@ macro_rules! __suites {
                 iterator_reports_truncation_during_read,
                 mapped_record_survives_truncation,
                 readers_see_only_durable_records_under_stress,
+            );
+        }
+        mod recovery_rules {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__checks!(recovery_rules, $harness;
+                default_refuses_damage_below_durable_end,
+                default_erases_what_a_crash_leaves,
+                text_is_not_a_segment,
+                empty_file_is_not_a_segment,
+                wrong_start_offset_is_named,
+                scan_reads_only_what_may_hold_data,
+                valid_record_past_a_hole_is_found,
             );
         }
     };

@@ -40,10 +40,11 @@ fn unopenable_is_one_plain_line_and_66(
     assert!(!target.exists());
 }
 
-/// `recover` opens a writer, which meets the OS's own refusals; the wording is the same.
+/// `recover` reads the segment first, to say what it would discard before it acts; the
+/// wording is the same as the read-only commands'.
 #[rstest]
 #[case::missing(Unopenable::Missing, "No such file or directory")]
-#[case::directory(Unopenable::Directory, "Is a directory")]
+#[case::directory(Unopenable::Directory, "not a regular file")]
 #[case::dev_zero(Unopenable::DevZero, "not a regular file")]
 fn recover_on_unopenable_is_one_plain_line_and_66(#[case] input: Unopenable, #[case] cause: &str) {
     let dir = tempdir();

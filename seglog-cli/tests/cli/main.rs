@@ -67,6 +67,21 @@ pub(crate) fn seglog(args: &[&str]) -> Run {
 }
 
 /// Asserts `run` failed with `code` and exactly one line on stderr, `seglog: ` then `message`.
+/// Runs `run` again while it exits 75 (locked), a bounded number of times: just after a
+/// test drops its lock, another test's child, forked but not yet exec'd, may still hold a
+/// copy of the descriptor and so the lock, for a moment (see `Writer`'s docs on fork).
+pub(crate) fn once_unlocked(mut run: impl FnMut() -> Run) -> Run {
+    let mut last = run();
+    for _ in 0..100 {
+        if last.code != 75 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        last = run();
+    }
+    last
+}
+
 pub(crate) fn assert_error(run: &Run, code: i32, message: &str) {
     assert_eq!((run.code, run.stderr.as_str()), (code, format!("seglog: {message}\n").as_str()), "{run:?}");
 }

@@ -2,6 +2,7 @@
 //! append refusing a segment that needs recovery.
 
 use super::*;
+use seglog::core::codec::encode_header;
 
 #[test]
 fn verify_clean_exits_0() {
@@ -38,7 +39,7 @@ fn verify_mid_log_damage_exits_2() {
     let run = seglog(&["verify", s(&path)]);
     let expected = format!(
         "{}: 1 record, end 11: damaged mid-log at offset 11 (checksum mismatch: stored 0x{}, computed 0x{}), a valid record follows at offset 22, 24 bytes at risk\n\
-         recover would erase the 24 bytes from offset 11, keeping 1 record before it and discarding the valid records past the damage; recover --strict would refuse and change nothing\n",
+         recover would refuse and change nothing; recover --force would erase the 24 bytes from offset 11, keeping 1 record before it and discarding the valid records past the damage\n",
         s(&path),
         crc(b"two"),
         crc(b"tw\x90"),
@@ -65,60 +66,121 @@ fn recover_dry_run_writes_nothing() {
     let path = three(dir.path());
     flip(&path, 21);
     let before = std::fs::read(&path).expect("read");
+    // The damage lies below the durable end the sidecar vouches for: refused, even dry.
     let run = seglog(&["recover", s(&path), "--dry-run"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.code, 2, "{run:?}");
     assert!(
-        run.stdout.starts_with(&format!("dry run, nothing written: {}: 1 record, end 11: damaged mid-log", s(&path)))
+        run.stdout.starts_with(&format!("dry run, nothing written: {}: 1 record, end 11: damaged mid-log", s(&path))),
+        "{run:?}"
     );
-    let strict = seglog(&["recover", s(&path), "--dry-run", "--strict"]);
-    assert_eq!(strict.code, 2, "{strict:?}");
+    let forced = seglog(&["recover", s(&path), "--dry-run", "--force"]);
+    assert_eq!(forced.code, 0, "{forced:?}");
+    assert!(
+        forced.stdout.contains(
+            "recover would discard 24 bytes in [11, 35), holding at least 1 valid record (the first at offset 22)"
+        ),
+        "{forced:?}"
+    );
     assert_eq!(std::fs::read(&path).expect("read"), before);
 }
 
 #[test]
-fn recover_strict_refuses_then_plain_recover_fixes() {
+fn recover_refuses_to_discard_synced_records_without_force() {
     let dir = tempdir();
     let path = three(dir.path());
     flip(&path, 21);
     let before = std::fs::read(&path).expect("read");
-    let refused = seglog(&["recover", s(&path), "--strict"]);
-    let message = format!(
-        "{}: damaged record at offset 11 (checksum mismatch: stored 0x{}, computed 0x{}) with a valid record after it at offset 22; strict recovery refuses to discard it and changed nothing",
-        s(&path),
-        crc(b"two"),
-        crc(b"tw\x90"),
-    );
-    assert_error(&refused, 2, &message);
-    assert_eq!(refused.stdout, "");
-    assert_eq!(std::fs::read(&path).expect("read"), before);
+    for args in [&["recover", s(&path)][..], &["recover", s(&path), "--strict"][..]] {
+        let refused = seglog(args);
+        assert_eq!((refused.code, refused.stderr.as_str()), (2, ""), "{refused:?}");
+        let expected = format!(
+            "{}: 1 record, end 11: damaged mid-log at offset 11 (checksum mismatch: stored 0x{}, computed 0x{}), a valid record follows at offset 22, 24 bytes at risk\n\
+             recover would discard 24 bytes in [11, 35), holding at least 1 valid record (the first at offset 22)\n\
+             refused, nothing written: {0}: damaged record at offset 11 (checksum mismatch: stored 0x{1}, computed 0x{2}) with a valid record after it at offset 22, below the durable end 35 that the sidecar vouches for; recovery refuses to erase what a crash cannot leave and changed nothing (RecoveryMode::Truncate erases it)\n\
+             to discard everything from offset 11 on, run again with --force\n",
+            s(&path),
+            crc(b"two"),
+            crc(b"tw\x90"),
+        );
+        assert_eq!(refused.stdout, expected);
+        assert_eq!(std::fs::read(&path).expect("read"), before);
+    }
 
-    let fixed = seglog(&["recover", s(&path)]);
+    let fixed = seglog(&["recover", s(&path), "--force"]);
     assert_eq!(fixed.code, 0, "{fixed:?}");
+    assert_eq!(
+        fixed.stdout.lines().nth(1),
+        Some("recover will discard 24 bytes in [11, 35), holding at least 1 valid record (the first at offset 22)")
+    );
     assert_eq!(
         fixed.stdout.lines().last(),
         Some("erased the 24 bytes from offset 11, discarding the valid records past the damage")
     );
-    let bytes = std::fs::read(&path).expect("read");
-    assert_eq!(&bytes[..11], &before[..11]);
-    assert!(bytes[11..].iter().all(|&b| b == 0));
     assert_eq!(seglog(&["verify", s(&path)]).code, 0);
+}
+
+/// Bytes a crash could leave past the durable end: a record written but never synced,
+/// torn after its first `keep` bytes.
+fn torn_append(path: &std::path::Path, at: usize, payload: &[u8], keep: usize) {
+    let mut record = encode_header(payload).to_vec();
+    record.extend_from_slice(payload);
+    let mut bytes = std::fs::read(path).expect("read");
+    bytes[at..at + keep].copy_from_slice(&record[..keep]);
+    std::fs::write(path, bytes).expect("write");
 }
 
 #[test]
 fn recover_erases_a_torn_tail_even_when_strict() {
     let dir = tempdir();
     let path = three(dir.path());
-    flip(&path, 34);
+    torn_append(&path, 35, b"four", 10);
     let run = seglog(&["recover", s(&path), "--strict", "--backend", "file"]);
     let expected = format!(
-        "recovered {}: found 2 records, end 22: torn tail at offset 22 (checksum mismatch: stored 0x{}, computed 0x{}), 13 bytes at risk\n\
-         erased the 13 bytes from offset 22\n",
+        "{}: 3 records, end 35: torn tail at offset 35 (checksum mismatch: stored 0x{}, computed 0x{}), 10 bytes at risk\n\
+         recover will discard 10 bytes in [35, 45), holding no valid record\n\
+         recovered {0}: found 3 records, end 35: torn tail at offset 35 (checksum mismatch: stored 0x{1}, computed 0x{2}), 10 bytes at risk\n\
+         erased the 10 bytes from offset 35\n",
         s(&path),
-        crc(b"three"),
-        crc(b"thre\x9a"),
+        crc(b"four"),
+        crc(b"fo\0\0"),
     );
     assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, expected.as_str(), ""));
     assert_eq!(seglog(&["verify", s(&path)]).code, 0);
+}
+
+#[test]
+fn recover_names_the_likely_start_offset() {
+    let dir = tempdir();
+    let path = segment(dir.path(), "app.seg", 1 << 20, 64, &[b"one", b"two", b"three"]);
+    let mut bytes = std::fs::read(&path).expect("read");
+    bytes[..64].copy_from_slice(&[0xA5; 64]); // the application's header
+    std::fs::write(&path, &bytes).expect("write");
+    let run = seglog(&["recover", s(&path)]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stdout.contains("valid records begin at offset 64: is that the start offset?"), "{run:?}");
+    assert!(run.stdout.contains("run again with --start-offset 64"), "{run:?}");
+    assert_eq!(std::fs::read(&path).expect("read"), bytes);
+    let right = seglog(&["recover", s(&path), "--start-offset", "64"]);
+    assert_eq!(right.code, 0, "{right:?}");
+    assert_eq!(std::fs::read(&path).expect("read"), bytes);
+}
+
+#[test]
+fn recover_refuses_what_is_not_a_segment() {
+    let dir = tempdir();
+    let text = dir.path().join("notes.txt");
+    let words = "seglog is not a text editor, and recovery must not make it one.\n".repeat(50);
+    std::fs::write(&text, &words).expect("write");
+    let run = seglog(&["recover", s(&text)]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stdout.contains("not a segment"), "{run:?}");
+    assert_eq!(std::fs::read(&text).expect("read"), words.as_bytes());
+
+    let empty = dir.path().join("empty.seg");
+    std::fs::write(&empty, b"").expect("write");
+    let run = seglog(&["recover", s(&empty)]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stdout.contains("not a segment: the file is empty"), "{run:?}");
 }
 
 #[test]

@@ -131,8 +131,17 @@ fn records<B: SegmentIo>(r: &mut Reader<B>, start: u64) -> Result<Vec<(u64, Vec<
 }
 
 fn recover<H: Harness>(h: &mut H, start: u64, mode: RecoveryMode) -> Result<Result<Writer<H::Io>, Error>, String> {
+    recover_vouched(h, start, mode, None)
+}
+
+fn recover_vouched<H: Harness>(
+    h: &mut H,
+    start: u64,
+    mode: RecoveryMode,
+    durable_end: Option<u64>,
+) -> Result<Result<Writer<H::Io>, Error>, String> {
     let io = h.open_writer().map_err(|e| format!("harness: opening a writer: {e}"))?;
-    Ok(Writer::recover(io, start, mode))
+    Ok(Writer::recover_with(io, start, mode, durable_end))
 }
 
 /// Materialises `image`, recovers it in both modes and checks every property.
@@ -167,6 +176,15 @@ pub(crate) fn check_image<H: Harness>(h: &mut H, ex: &Expect<'_>, image: &[u8]) 
         // Strict recovery may have erased a torn tail: put the crash image back.
         materialise(h, image)?;
     }
+    // (f) The default never needs a human after a power loss. The sidecar is published after
+    // each sync and never synced, so a crash leaves it missing or at any end published
+    // before: at most the acknowledged end. Refusal only grows with the vouched end, so
+    // the acknowledged end is the case to try.
+    let default = match recover_vouched(h, ex.start, RecoveryMode::TornTail, Some(ex.acked))? {
+        Ok(w) => *w.report(),
+        Err(e) => return Err(format!("torn tail: the default recovery refused a crash state: {e} ({e:?})")),
+    };
+    materialise(h, image)?;
     let mut w = match recover(h, ex.start, RecoveryMode::Truncate)? {
         Ok(w) => w,
         Err(e) => return Err(format!("prefix: truncating recovery failed: {e} ({e:?})")),
@@ -215,6 +233,9 @@ pub(crate) fn check_image<H: Harness>(h: &mut H, ex: &Expect<'_>, image: &[u8]) 
             return Err(format!("reporting: valid record reported at {offset}, but the bytes there are not one"));
         }
         _ => {}
+    }
+    if default != r {
+        return Err(format!("torn tail: the default recovery found {default:?}, truncate found {r:?}"));
     }
     // (e) strict and truncate agree.
     match strict {

@@ -319,7 +319,10 @@ pub(crate) fn run<H: Harness>(h: &mut H, wl: &Workload) -> Result<Run, String> {
                 cont.truncate(kept);
                 next = appended.last().map_or(wl.start, |(o, d)| o + 8 + d.len() as u64);
                 let io = h.open_writer().map_err(|e| fail(format!("opening a writer: {e}")))?;
-                let recovered = Writer::recover(log.recorder(io), wl.start, RecoveryMode::Truncate)
+                // The default recovery, told the most a sidecar could vouch for after this
+                // crash: a power loss must never need a human.
+                let vouched = Some(run.acked(epoch));
+                let recovered = Writer::recover_with(log.recorder(io), wl.start, RecoveryMode::TornTail, vouched)
                     .map_err(|e| fail(format!("recovery failed: {e}")))?;
                 let r = *recovered.report();
                 if (r.end, r.records) != (next, kept as u64) || next < run.acked(log.len()) {

@@ -280,6 +280,11 @@ impl<B: SegmentIo> SegmentIo for Hooked<B> {
     fn path(&self) -> &Path {
         self.inner.path()
     }
+
+    fn next_data(&self, offset: u64) -> io::Result<Option<std::ops::Range<u64>>> {
+        // Not a hook point: it moves no bytes, and the schedules stay as they were.
+        self.inner.next_data(offset)
+    }
 }
 
 impl<B: SegmentIo + AsRef<std::fs::File>> AsRef<std::fs::File> for Hooked<B> {

@@ -16,18 +16,13 @@ use crate::error::{Error, Result, check_start_offset};
 use crate::io::SegmentIo;
 use crate::window::Window;
 
-/// What [`Writer::open_with`](crate::Writer::open_with) does when the records end in damage.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RecoveryMode {
-    /// Refuse to open, changing nothing on disk, if valid records follow the damage (or
-    /// the scan cannot rule that out). A torn tail with nothing valid after it is still
-    /// erased, as in `Truncate`.
-    Strict,
-    /// Keep the valid prefix and durably erase everything after it, reporting what was
-    /// discarded. What [`Writer::open`](crate::Writer::open) does.
-    #[default]
-    Truncate,
-}
+mod policy;
+mod search;
+
+pub use policy::RecoveryMode;
+pub(crate) use policy::judge;
+pub(crate) use search::data_ranges;
+use search::{find_valid_after, last_nonzero_end};
 
 /// Whether valid records were found after the damage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,9 +111,26 @@ pub fn verify<B: SegmentIo + ?Sized>(io: &B, start_offset: u64) -> Result<Recove
     scan(io, start_offset)
 }
 
+/// What recovery in `mode` would do, writing nothing: the report of what it would keep and
+/// erase when it would open, or the error it would refuse with. `durable_end` is what the
+/// segment's sidecar vouches for, as in [`Writer::recover_with`](crate::Writer::recover_with).
+pub fn check<B: SegmentIo + ?Sized>(
+    io: &B,
+    start_offset: u64,
+    mode: RecoveryMode,
+    durable_end: Option<u64>,
+) -> Result<RecoveryReport> {
+    let report = verify(io, start_offset)?;
+    judge(io, &report, mode, durable_end)?;
+    Ok(report)
+}
+
 /// Scans the segment and reports what it holds; reads only.
 pub(crate) fn scan<B: SegmentIo + ?Sized>(io: &B, start: u64) -> Result<RecoveryReport> {
     let size = io.size();
+    if size == 0 {
+        return Err(Error::NotASegment { path: io.path().to_path_buf(), offset: 0, reason: None, likely_start: None });
+    }
     let mut w = Window::default();
     let walked = walk(io, &mut w, start, size)?;
     let end = walked.end;
@@ -162,6 +174,9 @@ pub(crate) fn walk<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, start: u64, li
     let (mut pos, mut end) = (start, start);
     let (mut records, mut in_batch) = (0, 0);
     let mut crcs = CrcCache::default();
+    // Read ahead only as far as the backend says data lies: a window into a hole would make
+    // the kernel zero-fill and cache pages that the scan past the records then reads again.
+    let mut data_end = 0;
     let stop = loop {
         if pos >= limit {
             break Corruption::ZeroHeader;
@@ -169,7 +184,11 @@ pub(crate) fn walk<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, start: u64, li
         if size - pos < HEADER_LEN as u64 {
             break Corruption::ShortHeader;
         }
-        let bytes = w.get(io, pos, HEADER_LEN, SCAN_WINDOW, size).map_err(|e| io_err(pos, e))?;
+        if pos >= data_end {
+            data_end = io.next_data(pos).map_err(|e| io_err(pos, e))?.map_or(pos, |r| r.end.max(pos));
+        }
+        let ahead = SCAN_WINDOW.min((data_end - pos) as usize);
+        let bytes = w.get(io, pos, HEADER_LEN, ahead, size).map_err(|e| io_err(pos, e))?;
         let header = match decode_prefix(bytes) {
             Ok(Some(h)) => h,
             Ok(None) => break Corruption::ZeroHeader,
@@ -179,7 +198,7 @@ pub(crate) fn walk<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, start: u64, li
         if header.record_len() > available {
             break Corruption::LengthOutOfBounds { len: header.record_len(), available };
         }
-        let crc = payload_crc(io, w, pos, &header, size, size, &mut crcs).map_err(|e| io_err(pos, e))?;
+        let crc = payload_crc(io, w, pos, &header, size, &mut crcs, ahead).map_err(|e| io_err(pos, e))?;
         if let Err(c) = header.check_crc(crc) {
             break c;
         }
@@ -194,21 +213,23 @@ pub(crate) fn walk<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, start: u64, li
     Ok(Walked { end, stopped_at: pos, records, stop })
 }
 
-/// The record checksum of the record at `pos`, reading its payload in window-sized pieces;
-/// payload bytes at or past `nonzero_end` are known to be zero and are not read.
+/// The record checksum of the record at `pos`, reading its payload in window-sized pieces
+/// (and up to `ahead` bytes ahead of it); payload bytes at or past `nonzero_end` are known
+/// to be zero and are not read.
 fn payload_crc<B: SegmentIo + ?Sized>(
     io: &B,
     w: &mut Window,
     pos: u64,
     header: &Header,
-    size: u64,
     nonzero_end: u64,
     crcs: &mut CrcCache,
+    ahead: usize,
 ) -> std::io::Result<u32> {
+    let size = io.size();
     let from = pos + HEADER_LEN as u64;
     let to = from + u64::from(header.payload_len);
     if to <= nonzero_end && header.payload_len as usize <= SCAN_WINDOW {
-        let payload = w.get(io, from, header.payload_len as usize, SCAN_WINDOW, size)?;
+        let payload = w.get(io, from, header.payload_len as usize, ahead, size)?;
         return Ok(crcs.record_crc(header.len_bytes, payload));
     }
     let mut crc = RecordCrc::new(header.len_bytes);
@@ -221,118 +242,4 @@ fn payload_crc<B: SegmentIo + ?Sized>(
     }
     crc.update_zeros(to - at);
     Ok(crc.finish())
-}
-
-/// One past the last non-zero byte in `[from, size)`, or `from` if there is none.
-/// Scans backwards: the bytes past a segment's records are usually all zero.
-fn last_nonzero_end<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, from: u64, size: u64) -> std::io::Result<u64> {
-    let mut hi = size;
-    while hi > from {
-        let lo = hi.saturating_sub(SCAN_WINDOW as u64).max(from);
-        let chunk = w.get(io, lo, (hi - lo) as usize, 0, size)?;
-        if let Some(i) = chunk.iter().rposition(|&b| b != 0) {
-            return Ok(lo + i as u64 + 1);
-        }
-        hi = lo;
-    }
-    Ok(from)
-}
-
-/// Searches every byte position in `(end, nonzero_end)` for a valid record, within a
-/// bounded amount of work.
-fn find_valid_after<B: SegmentIo + ?Sized>(
-    io: &B,
-    end: u64,
-    nonzero_end: u64,
-    size: u64,
-) -> std::io::Result<ValidAfter> {
-    let mut sweep = Window::default();
-    let mut verify = Window::default();
-    let mut work = Work(BASE_WORK.saturating_add((nonzero_end - end).saturating_mul(4)));
-    let mut c = end + 1;
-    // Every position up to the last non-zero byte may start a header holding it.
-    let last = nonzero_end.saturating_sub(1);
-    while c <= last && c + HEADER_LEN as u64 <= size {
-        // Every candidate whose header lies within this chunk is examined here.
-        let n = ((size - c) as usize).min(SCAN_WINDOW);
-        let chunk = sweep.get(io, c, n, SCAN_WINDOW, size)?;
-        let mut i = 0;
-        while i + HEADER_LEN <= chunk.len() && c + i as u64 <= last {
-            let Some(h) = chunk.get(i..i + HEADER_LEN) else { break };
-            if !work.take(1) {
-                return Ok(ValidAfter::Unknown);
-            }
-            if let Ok(Some(header)) = decode_prefix(h) {
-                let at = c + i as u64;
-                match recoverable_at(io, &mut verify, at, header, size, nonzero_end, &mut work)? {
-                    Some(true) => return Ok(ValidAfter::Found { offset: at }),
-                    Some(false) => {}
-                    None => return Ok(ValidAfter::Unknown),
-                }
-            }
-            i += 1;
-        }
-        if i == 0 {
-            break;
-        }
-        c += i as u64;
-    }
-    Ok(ValidAfter::None)
-}
-
-/// Work left for the search after damage, in bytes checksummed or headers examined.
-struct Work(u64);
-
-impl Work {
-    /// Spends `units`; false once they run out.
-    fn take(&mut self, units: u64) -> bool {
-        match self.0.checked_sub(units) {
-            Some(left) if left > 0 => {
-                self.0 = left;
-                true
-            }
-            _ => false,
-        }
-    }
-}
-
-/// Whether the bytes at `at`, whose header is `header`, are records that recovery would
-/// keep were they where the valid prefix ends: one valid record that ends its batch, or a
-/// run of valid batch records ending in the one that ends it. A batch record whose batch
-/// never completes is not: recovery could never keep it (such a remnant is left by a crash
-/// in the middle of erasing a torn batch). `None` when the work runs out.
-fn recoverable_at<B: SegmentIo + ?Sized>(
-    io: &B,
-    w: &mut Window,
-    at: u64,
-    mut header: Header,
-    size: u64,
-    nonzero_end: u64,
-    work: &mut Work,
-) -> std::io::Result<Option<bool>> {
-    let mut pos = at;
-    loop {
-        if header.record_len() > size - pos {
-            return Ok(Some(false));
-        }
-        let cost = u64::from(header.payload_len).min(nonzero_end.saturating_sub(pos)) + 64;
-        if !work.take(cost) {
-            return Ok(None);
-        }
-        let crc = payload_crc(io, w, pos, &header, size, nonzero_end, &mut CrcCache::default())?;
-        if header.check_crc(crc).is_err() {
-            return Ok(Some(false));
-        }
-        if !header.continues_batch {
-            return Ok(Some(true));
-        }
-        pos += header.record_len();
-        if size - pos < HEADER_LEN as u64 {
-            return Ok(Some(false));
-        }
-        match decode_prefix(w.get(io, pos, HEADER_LEN, SCAN_WINDOW, size)?) {
-            Ok(Some(next)) => header = next,
-            _ => return Ok(Some(false)),
-        }
-    }
 }
