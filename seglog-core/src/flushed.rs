@@ -31,6 +31,12 @@ impl FlushedOffset {
         }))
     }
 
+    /// A bound that never moves: readers of a sealed segment (one no writer appends to)
+    /// see the records in `[start_offset, end)`, with no scan to find `end`.
+    pub fn fixed(start_offset: u64, end: u64) -> Self {
+        Self::new(start_offset, end)
+    }
+
     /// The current flushed offset.
     pub fn load(&self) -> u64 {
         self.0.offset.load(Ordering::Acquire)
