@@ -10,8 +10,11 @@ mod faulty;
 pub mod files;
 pub mod fuzz;
 mod harness;
+pub mod log;
+pub mod log_damage;
 mod mem;
 pub mod model;
+pub mod simdir;
 pub mod truncation;
 pub mod util;
 
@@ -51,6 +54,30 @@ macro_rules! file_backend_tests {
                     follower_sees_truncation,
                     follower_survives_writer_crash,
                     zeroed_preallocation_makes_the_same_segment,
+                );
+            }
+            mod log {
+                #[allow(unused_imports)]
+                use super::*;
+                $crate::__checks!(log, $harness;
+                    log_round_trip_across_rolls,
+                    log_batches_are_never_split,
+                    log_second_open_is_locked,
+                    log_reads_outside_are_errors,
+                    log_truncate_into_older_segment,
+                    log_purge_keeps_the_rest,
+                    log_reader_in_another_thread,
+                );
+            }
+            mod log_damage {
+                #[allow(unused_imports)]
+                use super::*;
+                $crate::__checks!(log_damage, $harness;
+                    log_stray_files_are_defined,
+                    log_bad_files_are_named,
+                    log_crash_leftovers_never_resurrect,
+                    log_strict_refuses_tail_damage,
+                    log_verify_walks_every_segment,
                 );
             }
         }
