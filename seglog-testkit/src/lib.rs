@@ -12,6 +12,7 @@ pub mod fuzz;
 mod harness;
 pub mod log;
 pub mod log_damage;
+pub mod logcrash;
 mod mem;
 pub mod model;
 pub mod simdir;
