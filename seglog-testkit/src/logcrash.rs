@@ -30,7 +30,8 @@ use crate::util::{Rng, payload};
 /// Segment size of the workloads: a header block and a block of records.
 const SEGMENT: u64 = 8192;
 const STEPS: usize = 28;
-const POINTS: usize = 12;
+/// One event in this many is a crash moment (a workload makes some 200 events).
+const ONE_IN: usize = 16;
 const IMAGES_PER_POINT: usize = 6;
 
 /// Where crash images are recovered: a simulated directory or real files.
@@ -188,13 +189,20 @@ impl fmt::Display for LogExploreStats {
             f,
             "{} log crash states from {} workloads: {} lost a directory operation ({} moments with one pending), \
              {} torn, {} strict refusals, {} with a flipped byte",
-            self.states, self.workloads, self.lost_dir_ops, self.mid_dir_ops, self.torn, self.strict_refusals, self.flipped
+            self.states,
+            self.workloads,
+            self.lost_dir_ops,
+            self.mid_dir_ops,
+            self.torn,
+            self.strict_refusals,
+            self.flipped
         )
     }
 }
 
+/// Recovery opens make no spare: fewer files, and nothing running behind the checks.
 fn options() -> LogOptions {
-    LogOptions::default().segment_size(SEGMENT)
+    LogOptions::default().segment_size(SEGMENT).precreate(false)
 }
 
 /// A random workload.
@@ -203,7 +211,9 @@ pub fn workload(rng: &mut Rng) -> Vec<LogStep> {
         .map(|_| match rng.below(100) {
             0..=49 => {
                 let n = if rng.chance(25) { 1 + rng.below(3) } else { 1 };
-                LogStep::Append((0..n).map(|_| if rng.chance(5) { 3000 + rng.below(1000) } else { rng.below(1200) }).collect())
+                LogStep::Append(
+                    (0..n).map(|_| if rng.chance(5) { 3000 + rng.below(1000) } else { rng.below(1200) }).collect(),
+                )
             }
             50..=74 => LogStep::Sync,
             75..=84 => LogStep::Truncate(rng.below(1000)),
@@ -214,10 +224,12 @@ pub fn workload(rng: &mut Rng) -> Vec<LogStep> {
 }
 
 /// Runs `steps` on `dir`, returning each step's phase.
-fn run(dir: &SimDir, steps: &[LogStep], salt: u64) -> Result<Vec<Phase>, String> {
-    let mut log = Log::open_in(dir.clone(), options()).map_err(|e| e.to_string())?;
+fn run(dir: &SimDir, steps: &[LogStep], salt: u64, precreate: bool) -> Result<Vec<Phase>, String> {
+    let options = options().precreate(precreate);
+    let mut log = Log::open_in(dir.clone(), options).map_err(|e| e.to_string())?;
     let mut model = Model::default();
-    let mut phases = Vec::new();
+    // A crash while the log is being created must leave an empty log (or none).
+    let mut phases = vec![Phase { events: (0, dir.events()), before: model.clone(), after: model.clone() }];
     let mut counter = 0u64;
     for step in steps {
         let before = model.clone();
@@ -265,7 +277,7 @@ fn run(dir: &SimDir, steps: &[LogStep], salt: u64) -> Result<Vec<Phase>, String>
             }
             LogStep::Reopen => {
                 drop(log);
-                log = Log::open_in(dir.clone(), options()).map_err(|e| e.to_string())?;
+                log = Log::open_in(dir.clone(), options).map_err(|e| e.to_string())?;
                 let got = read_all(&mut log.reader());
                 let end = log.end_position();
                 model.records.retain(|r| r.0 < end);
@@ -289,12 +301,13 @@ pub fn explore<T: LogTarget>(target: &mut T, seed: u64, states: usize) -> LogExp
         let wseed = rng.next_u64();
         let mut wrng = Rng::new(wseed);
         let steps = workload(&mut wrng);
-        let counting = SimDir::new(target.alignment());
-        let phases = run(&counting, &steps, wseed).unwrap_or_else(|e| panic!("workload {wseed:#x} failed without a crash: {e}\n{steps:#?}"));
-        let total = counting.events();
+        // Half the workloads roll into segments a background thread pre-created.
+        let precreate = wrng.chance(50);
         let dir = SimDir::new(target.alignment());
-        dir.capture_at((0..POINTS).map(|_| 1 + wrng.below(total as usize) as u64));
-        run(&dir, &steps, wseed).unwrap_or_else(|e| panic!("workload {wseed:#x} failed on its second run: {e}"));
+        dir.capture_randomly(wrng.next_u64(), ONE_IN);
+        let phases = run(&dir, &steps, wseed, precreate).unwrap_or_else(|e| {
+            panic!("workload {wseed:#x} (precreate {precreate}) failed without a crash: {e}\n{steps:?}")
+        });
         stats.workloads += 1;
         for (event, snap) in dir.take_captured() {
             let phase = phases.iter().find(|p| p.events.0 < event && event <= p.events.1);
@@ -319,10 +332,16 @@ pub fn explore<T: LogTarget>(target: &mut T, seed: u64, states: usize) -> LogExp
                         stats.strict_refusals += usize::from(refused);
                         stats.flipped += usize::from(flip);
                     }
-                    Ok(Err(e)) => panic!("{}", report(wseed, event, &steps, phase, &e)),
+                    Ok(Err(e)) => panic!("{} (precreate {precreate})", report(wseed, event, &steps, phase, &e)),
                     Err(p) => {
-                        let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-                        panic!("{}", report(wseed, event, &steps, phase, &format!("panicked: {msg:?}")));
+                        let msg = p
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+                        panic!(
+                            "{} (precreate {precreate})",
+                            report(wseed, event, &steps, phase, &format!("panicked: {msg:?}"))
+                        );
                     }
                 }
             }
@@ -346,14 +365,23 @@ fn report(wseed: u64, event: u64, steps: &[LogStep], phase: &Phase, e: &str) -> 
 
 /// Recovers `image` and checks properties 1 to 4 (3 after later appends only if `full`);
 /// returns whether `Strict` refused.
-fn check_image<T: LogTarget>(target: &mut T, image: &DirImage, phase: &Phase, salt: u64, full: bool) -> Result<bool, String> {
+fn check_image<T: LogTarget>(
+    target: &mut T,
+    image: &DirImage,
+    phase: &Phase,
+    salt: u64,
+    full: bool,
+) -> Result<bool, String> {
     // Strict first: when it refuses it must have changed nothing, so Truncate then sees the
     // image as the crash left it. When it opens, it recovered what Truncate would have.
-    let (refused, mut log) = match Log::open_in(target.materialise(image), options().recovery_mode(RecoveryMode::Strict)) {
-        Ok(log) => (false, log),
-        Err(Error::Damaged { .. }) => (true, Log::open_in(target.again(), options()).map_err(|e| format!("Truncate failed: {e}"))?),
-        Err(e) => return Err(format!("Strict failed: {e}")),
-    };
+    let (refused, mut log) =
+        match Log::open_in(target.materialise(image), options().recovery_mode(RecoveryMode::Strict)) {
+            Ok(log) => (false, log),
+            Err(Error::Damaged { .. }) => {
+                (true, Log::open_in(target.again(), options()).map_err(|e| format!("Truncate failed: {e}"))?)
+            }
+            Err(e) => return Err(format!("Strict failed: {e}")),
+        };
     if refused != log.report().valid_records_after_damage() {
         return Err(format!("Strict refused: {refused}, but the tail's report says {:?}", log.report().tail));
     }
@@ -395,7 +423,9 @@ fn check_records(got: &[(u64, Vec<u8>)], start: u64, end: u64, phase: &Phase) ->
     for (i, (pos, data)) in got.iter().enumerate() {
         match longest.get(from + i) {
             Some(r) if r.0 == *pos && r.1 == *data => {}
-            other => return Err(format!("record {i} at {pos} is not what was appended there ({:?})", other.map(|r| r.0))),
+            other => {
+                return Err(format!("record {i} at {pos} is not what was appended there ({:?})", other.map(|r| r.0)));
+            }
         }
     }
     let must_from = b.start.max(a.start);
@@ -425,7 +455,11 @@ fn check_flipped<T: LogTarget>(target: &mut T, image: &DirImage, rng: &mut Rng) 
     let root = dir.path().to_path_buf();
     let named = |e: &Error| {
         let text = e.to_string();
-        if text.contains(&*root.to_string_lossy()) { Ok(()) } else { Err(format!("error names no file of the log: {text}")) }
+        if text.contains(&*root.to_string_lossy()) {
+            Ok(())
+        } else {
+            Err(format!("error names no file of the log: {text}"))
+        }
     };
     match Log::open_in(dir, options()) {
         Ok(log) => {

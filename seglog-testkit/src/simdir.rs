@@ -51,6 +51,8 @@ struct Core {
     dir: Mutex<DirState>,
     events: Mutex<u64>,
     capture_at: Mutex<BTreeSet<u64>>,
+    /// Captures each event with probability 1 / the number, drawing from the generator.
+    sampler: Mutex<Option<(Rng, usize)>>,
     captured: Mutex<Vec<(u64, DirSnapshot)>>,
 }
 
@@ -62,7 +64,8 @@ impl Core {
             *events += 1;
             *events
         };
-        if lock(&self.capture_at).contains(&n) {
+        let sampled = lock(&self.sampler).as_mut().is_some_and(|(rng, one_in)| rng.below(*one_in) == 0);
+        if sampled || lock(&self.capture_at).contains(&n) {
             let snap = self.snapshot();
             lock(&self.captured).push((n, snap));
         }
@@ -214,6 +217,13 @@ impl SimDir {
     /// Captures the state after each of these events (counted from 1).
     pub fn capture_at(&self, events: impl IntoIterator<Item = u64>) {
         lock(&self.core.capture_at).extend(events);
+    }
+
+    /// Captures the state after each event with probability `1 / one_in`, drawn from a
+    /// generator seeded with `seed` (events from background threads interleave, so fixed
+    /// event numbers would not name the same moments from run to run).
+    pub fn capture_randomly(&self, seed: u64, one_in: usize) {
+        *lock(&self.core.sampler) = Some((Rng::new(seed), one_in.max(1)));
     }
 
     /// The captured states, as (event, snapshot), taking them.

@@ -5,12 +5,15 @@
 //! reused or renumbered. The chain of segments is recorded in their headers: each names the
 //! segment it follows and the position it starts at, which is where that one ends.
 
+mod cut;
 mod dir;
+mod files;
 mod header;
 mod open;
 mod options;
 mod reader;
 mod scan;
+mod spare;
 mod table;
 mod walk;
 
@@ -22,16 +25,14 @@ pub use header::DATA_START;
 pub use options::{LogOptions, LogReport, SegmentInfo};
 pub use reader::{LogIter, LogReader, LogRecord};
 
+use files::{make_segment, remove_all, write_meta};
 use header::{Meta, SegmentHeader, segment_name};
-use scan::{META, io_error};
+use spare::{Spare, tmp_name};
 use table::{Entry, Shared, Table};
 
 use crate::codec::{HEADER_LEN, MAX_PAYLOAD};
 use crate::error::{Error, Result};
-use crate::flushed::FlushedOffset;
-use crate::io::{AlignedBuf, OpenSegment, SegmentIo};
-use crate::reader::Reader;
-use crate::recovery::RecoveryMode;
+use crate::io::{OpenSegment, SegmentIo};
 use crate::writer::Writer;
 
 /// A log of records over a directory of fixed-size segments, with one writer.
@@ -46,7 +47,9 @@ use crate::writer::Writer;
 /// that changes it fails. Reopen it to recover.
 #[derive(Debug)]
 pub struct Log<B: SegmentIo, D: LogDir<Io = B> = FsDir<B>> {
-    dir: D,
+    dir: Arc<D>,
+    /// The next segment's file, being made in the background ([`LogOptions::precreate`]).
+    spare: Option<Spare<B>>,
     options: LogOptions,
     meta: Meta,
     shared: Arc<Shared<B>>,
@@ -225,8 +228,33 @@ impl<B: SegmentIo, D: LogDir<Io = B>> Log<B, D> {
             base_record: self.tail.base_record + self.tail.appended,
             segment_size: self.options.segment_size,
         };
-        let writer = self.poisoning(|log| make_segment(&log.dir, &log.options, &header))?;
+        let writer = self.poisoning(|log| log.make_segment(&header))?;
         self.install(writer, header, None)
+    }
+
+    /// Creates the segment `header` describes and makes it durable under its name (roll
+    /// steps 2 and 3); returns its writer. Takes the pre-created file if there is one.
+    fn make_segment(&mut self, header: &SegmentHeader) -> Result<Writer<B>> {
+        let spare = self.spare.take().map(|s| (s.seq, s.size, s.take()));
+        let io = match spare {
+            Some((seq, size, Ok(io))) if seq == header.seq && size == header.segment_size => Some(io),
+            Some((seq, _, result)) => {
+                // Made for another segment, or failed: it is only a temporary file.
+                drop(result);
+                let _ = self.dir.remove(&tmp_name(seq));
+                None
+            }
+            None => None,
+        };
+        make_segment(&*self.dir, &self.options, header, io)
+    }
+
+    /// Starts making the next segment's file, if the options ask for it.
+    fn prepare_next(&mut self) {
+        if self.options.precreate && self.spare.is_none() {
+            self.spare =
+                Some(Spare::spawn(&self.dir, self.tail.seq + 1, self.options.segment_size, self.options.preallocation));
+        }
     }
 
     /// Makes `writer` (on the segment `header` describes) the tail; the old tail is sealed,
@@ -259,103 +287,18 @@ impl<B: SegmentIo, D: LogDir<Io = B>> Log<B, D> {
             synced: 0,
         };
         self.shared.replace(Table { start_position: table.start_position, entries });
+        self.prepare_next();
         Ok(())
     }
+}
 
-    /// Durably drops every record at or after `position`, which must be a record boundary
-    /// (not inside a batch) at or after the log's start: the next append lands there.
-    ///
-    /// Readers stop seeing the cut records first; an iterator past the cut gets
-    /// [`Error::Truncated`]. Once this returns, no crash can bring them back.
-    pub fn truncate(&mut self, position: u64) -> Result<()> {
-        self.check_poison()?;
-        let end = self.end_position();
-        let (table, _) = self.shared.load();
-        if position < table.start_position {
-            return Err(Error::Purged { path: self.dir.path().to_path_buf(), position, start: table.start_position });
+impl<B: SegmentIo, D: LogDir<Io = B>> Drop for Log<B, D> {
+    fn drop(&mut self) {
+        // Before the lock goes: a new writer of the directory must not meet our temporary file
+        // half made.
+        if let Some(spare) = self.spare.take() {
+            let _ = spare.take();
         }
-        if position > end {
-            return Err(Error::InvalidArgument {
-                path: self.dir.path().to_path_buf(),
-                what: format!("cannot truncate to position {position}: the log ends at {end}"),
-            });
-        }
-        if position == end {
-            return Ok(());
-        }
-        let index = table.find(position).unwrap_or(0);
-        let last = table.entries.len() - 1;
-        if index == last {
-            let offset = DATA_START + (position - self.tail.base_position);
-            self.writer.truncate(offset)?;
-            let mut reader = self.writer.reader();
-            self.tail.appended = walk::count_to(&mut reader, offset)?;
-            self.tail.synced = self.tail.appended;
-            self.shared.cut(position);
-            return Ok(());
-        }
-        let Some(entry) = table.entries.get(index) else { return Ok(()) };
-        let offset = DATA_START + (position - entry.base_position);
-        let mut reader = entry.reader.try_clone()?;
-        let records = walk::count_to(&mut reader, offset)?;
-        // Readers first: from here they see the log end at `position`.
-        self.shared.cut(position);
-        let name = segment_name(entry.seq);
-        let io = self.dir.open_reader(&name).map_err(|e| io_error(self.dir.path(), &name, "opening segment", e))?;
-        let mut entries = Vec::with_capacity(index + 1);
-        for e in table.entries.iter().take(index) {
-            entries.push(e.duplicate()?);
-        }
-        entries.push(Entry {
-            reader: Reader::live(Arc::new(io), FlushedOffset::fixed(DATA_START, offset)),
-            records: Some(records),
-            ..entry.duplicate()?
-        });
-        self.shared.replace(Table { start_position: table.start_position, entries });
-        let header = SegmentHeader {
-            log_id: self.meta.log_id,
-            seq: self.tail.seq + 1,
-            prev_seq: entry.seq,
-            base_position: position,
-            base_record: entry.base_record + records,
-            segment_size: self.options.segment_size,
-        };
-        // The commit point: once the new segment's name is durable, the chain skips the cut.
-        let writer = self.poisoning(|log| make_segment(&log.dir, &log.options, &header))?;
-        let orphans: Vec<String> = table.entries.iter().skip(index + 1).map(|e| segment_name(e.seq)).collect();
-        self.install(writer, header, Some(index + 1))?;
-        self.poisoning(|log| remove_all(&log.dir, &orphans))
-    }
-
-    /// Durably drops the segments that lie entirely before `position` (never the tail);
-    /// returns the log's new start, at or before `position`. Reading a dropped position
-    /// then fails with [`Error::Purged`].
-    pub fn purge_before(&mut self, position: u64) -> Result<u64> {
-        self.check_poison()?;
-        let (table, _) = self.shared.load();
-        let last = table.entries.len() - 1;
-        let ends = |i: usize| table.entries.get(i + 1).map_or(u64::MAX, |n| n.base_position);
-        let keep = (0..last).find(|&i| ends(i) > position).unwrap_or(last);
-        let Some(first) = table.entries.get(keep).filter(|_| keep > 0) else {
-            return Ok(table.start_position);
-        };
-        let meta = Meta {
-            start_seq: first.seq,
-            start_position: first.base_position,
-            start_record: first.base_record,
-            ..self.meta
-        };
-        // The commit point: the new start is durable before any file goes.
-        self.poisoning(|log| write_meta(&log.dir, &meta))?;
-        self.meta = meta;
-        let mut entries = Vec::with_capacity(table.entries.len() - keep);
-        for e in table.entries.iter().skip(keep) {
-            entries.push(e.duplicate()?);
-        }
-        self.shared.replace(Table { start_position: meta.start_position, entries });
-        let purged: Vec<String> = table.entries.iter().take(keep).map(|e| segment_name(e.seq)).collect();
-        self.poisoning(|log| remove_all(&log.dir, &purged))?;
-        Ok(meta.start_position)
     }
 }
 
@@ -368,57 +311,4 @@ fn info<B: SegmentIo>(e: &Entry<B>, tail_records: Option<u64>) -> SegmentInfo {
         records: tail_records.or(e.records).unwrap_or(0),
         sealed: tail_records.is_none(),
     }
-}
-
-/// Creates the segment `header` describes and makes it durable under its name (roll steps
-/// 2 and 3); returns its writer.
-fn make_segment<D: LogDir>(dir: &D, options: &LogOptions, header: &SegmentHeader) -> Result<Writer<D::Io>> {
-    let root = dir.path();
-    let name = segment_name(header.seq);
-    let tmp = format!("{name}.tmp");
-    let made = (|| {
-        let io = dir
-            .create(&tmp, header.segment_size, options.preallocation)
-            .map_err(|e| io_error(root, &tmp, "creating segment", e))?;
-        let mut buf = AlignedBuf::new();
-        let block = buf.region(DATA_START as usize, io.alignment());
-        let bytes = header.encode();
-        block.get_mut(..bytes.len()).unwrap_or_default().copy_from_slice(&bytes);
-        io.write_at(0, block).map_err(|e| io_error(root, &tmp, "writing the segment header", e))?;
-        io.sync().map_err(|e| io_error(root, &tmp, "syncing the segment header", e))
-    })();
-    if let Err(e) = made {
-        // Nothing refers to the temporary file; open deletes it if this fails too.
-        let _ = dir.remove(&tmp);
-        return Err(e);
-    }
-    dir.rename(&tmp, &name).map_err(|e| io_error(root, &name, "naming a new segment", e))?;
-    dir.sync().map_err(|e| io_error(root, &name, "syncing the log directory", e))?;
-    let io = dir.open_writer(&name).map_err(|e| io_error(root, &name, "opening segment", e))?;
-    Writer::recover(io, DATA_START, RecoveryMode::Truncate)
-}
-
-/// Replaces `log.meta` durably: temporary file, sync, rename, directory sync.
-fn write_meta<D: LogDir>(dir: &D, meta: &Meta) -> Result<()> {
-    let root = dir.path();
-    let tmp = "log.meta.tmp";
-    dir.write_file(tmp, &scan::meta_bytes(meta)).map_err(|e| io_error(root, tmp, "writing", e))?;
-    dir.rename(tmp, META).map_err(|e| io_error(root, META, "replacing", e))?;
-    dir.sync().map_err(|e| io_error(root, META, "syncing the log directory", e))
-}
-
-/// Removes `names` and syncs the directory once.
-fn remove_all<D: LogDir>(dir: &D, names: &[String]) -> Result<()> {
-    if names.is_empty() {
-        return Ok(());
-    }
-    for name in names {
-        match dir.remove(name) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(io_error(dir.path(), name, "removing", e));
-            }
-            _ => {}
-        }
-    }
-    dir.sync().map_err(|e| io_error(dir.path(), "", "syncing the log directory", e))
 }

@@ -58,7 +58,7 @@ pub(super) fn open<B: SegmentIo, D: LogDir<Io = B>>(dir: D, options: LogOptions)
                 base_record: meta.start_record,
                 segment_size: options.segment_size,
             };
-            (meta, make_segment(&dir, &options, &header)?, header, Vec::new())
+            (meta, make_segment(&dir, &options, &header, None)?, header, Vec::new())
         }
         Some(tail) => {
             let meta = scan.meta.ok_or_else(|| file_error(&root, scan::META, 0, "missing"))?;
@@ -94,8 +94,10 @@ pub(super) fn open<B: SegmentIo, D: LogDir<Io = B>>(dir: D, options: LogOptions)
     };
     let shared = Arc::new(Shared::new(root, Table { start_position: meta.start_position, entries }));
     let report = LogReport { created, segments: Vec::new(), tail: *writer.report(), removed, ignored };
-    let mut log = Log { dir, options, meta, shared, writer, tail, report, poison: None, _lock: lock };
+    let mut log =
+        Log { dir: Arc::new(dir), spare: None, options, meta, shared, writer, tail, report, poison: None, _lock: lock };
     log.report.segments = log.segments();
+    log.prepare_next();
     Ok(log)
 }
 

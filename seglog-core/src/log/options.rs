@@ -12,17 +12,19 @@ pub struct LogOptions {
     pub(crate) recovery_mode: RecoveryMode,
     pub(crate) preallocation: Preallocation,
     pub(crate) check_sealed: bool,
+    pub(crate) precreate: bool,
 }
 
 impl Default for LogOptions {
     /// 64 MiB segments, [`RecoveryMode::Truncate`], [`Preallocation::Fallocate`], sealed
-    /// segments checked by their headers only.
+    /// segments checked by their headers only, the next segment pre-created in the background.
     fn default() -> Self {
         Self {
             segment_size: 64 << 20,
             recovery_mode: RecoveryMode::Truncate,
             preallocation: Preallocation::Fallocate,
             check_sealed: false,
+            precreate: true,
         }
     }
 }
@@ -54,6 +56,14 @@ impl LogOptions {
     /// checks them without opening the log.
     pub fn check_sealed(mut self, on: bool) -> Self {
         self.check_sealed = on;
+        self
+    }
+
+    /// Create the next segment's file in a background thread while the current one fills,
+    /// so a roll only writes a header block, renames and syncs (on by default). Off, a roll
+    /// also creates and pre-allocates the file (with [`Preallocation::Zeroed`], writes it whole).
+    pub fn precreate(mut self, on: bool) -> Self {
+        self.precreate = on;
         self
     }
 
