@@ -17,15 +17,19 @@
 //!    never a panic.
 
 use std::fmt;
-use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
 
-use seglog_core::{Error, FsDir, Log, LogDir, LogOptions, OpenSegment, RecoveryMode, SegmentIo};
+use seglog_core::{Error, Log, LogOptions};
 
 use crate::log::read_all;
-use crate::simdir::{DirImage, SimDir};
+use crate::simdir::SimDir;
 use crate::util::{Rng, payload};
+
+mod check;
+mod target;
+
+use check::{check_flipped, check_image};
+pub use target::{FsTarget, LogTarget, SimTarget};
 
 /// Segment size of the workloads: a header block and a block of records.
 const SEGMENT: u64 = 8192;
@@ -33,100 +37,6 @@ const STEPS: usize = 28;
 /// One event in this many is a crash moment (a workload makes some 200 events).
 const ONE_IN: usize = 16;
 const IMAGES_PER_POINT: usize = 6;
-
-/// Where crash images are recovered: a simulated directory or real files.
-pub trait LogTarget {
-    /// The segment backend.
-    type Io: SegmentIo;
-    /// The directory type.
-    type Dir: LogDir<Io = Self::Io>;
-    /// The alignment workloads should write with (the backend's block size).
-    fn alignment(&self) -> usize;
-    /// A directory holding exactly `image`'s files, durable; replaces the previous one.
-    fn materialise(&mut self, image: &DirImage) -> Self::Dir;
-    /// Another handle on the directory last materialised, to reopen it.
-    fn again(&mut self) -> Self::Dir;
-    /// Every how many states the costly check (append, sync, reopen) runs: each costs
-    /// several `fsync`s on real files.
-    fn full_every(&self) -> usize {
-        1
-    }
-}
-
-/// Recovers images in a [`SimDir`].
-#[derive(Debug)]
-pub struct SimTarget {
-    align: usize,
-    dir: Option<SimDir>,
-}
-
-impl SimTarget {
-    /// Images recovered in memory, with `align`-aligned I/O.
-    pub fn new(align: usize) -> Self {
-        Self { align, dir: None }
-    }
-}
-
-impl LogTarget for SimTarget {
-    type Io = crate::simdir::SimFile;
-    type Dir = SimDir;
-    fn alignment(&self) -> usize {
-        self.align
-    }
-    fn materialise(&mut self, image: &DirImage) -> SimDir {
-        let dir = SimDir::from_image(image, self.align);
-        self.dir = Some(dir.clone());
-        dir
-    }
-    fn again(&mut self) -> SimDir {
-        self.dir.clone().unwrap_or_else(|| SimDir::new(self.align))
-    }
-}
-
-/// Recovers images as real files of backend `B`, in a directory under `parent` (a real
-/// file system: direct I/O refuses tmpfs).
-#[derive(Debug)]
-pub struct FsTarget<B> {
-    root: tempfile::TempDir,
-    align: usize,
-    _backend: PhantomData<fn() -> B>,
-}
-
-impl<B: OpenSegment> FsTarget<B> {
-    /// A target under `parent` whose workloads write `align`-aligned (4096 for direct I/O).
-    pub fn new_in(parent: impl AsRef<std::path::Path>, align: usize) -> Self {
-        std::fs::create_dir_all(parent.as_ref()).unwrap();
-        let root = tempfile::Builder::new().prefix("seglog-logcrash-").tempdir_in(parent).unwrap();
-        Self { root, align, _backend: PhantomData }
-    }
-
-    fn path(&self) -> PathBuf {
-        self.root.path().join("log")
-    }
-}
-
-impl<B: OpenSegment> LogTarget for FsTarget<B> {
-    type Io = B;
-    type Dir = FsDir<B>;
-    fn alignment(&self) -> usize {
-        self.align
-    }
-    fn materialise(&mut self, image: &DirImage) -> FsDir<B> {
-        let path = self.path();
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        for (name, bytes) in &image.files {
-            std::fs::write(path.join(name), bytes).unwrap();
-        }
-        FsDir::existing(&path).unwrap()
-    }
-    fn again(&mut self) -> FsDir<B> {
-        FsDir::existing(self.path()).unwrap()
-    }
-    fn full_every(&self) -> usize {
-        8
-    }
-}
 
 /// One step of a workload.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -361,120 +271,4 @@ fn report(wseed: u64, event: u64, steps: &[LogStep], phase: &Phase, e: &str) -> 
         phase.after.acked_end,
         phase.after.start
     )
-}
-
-/// Recovers `image` and checks properties 1 to 4 (3 after later appends only if `full`);
-/// returns whether `Strict` refused.
-fn check_image<T: LogTarget>(
-    target: &mut T,
-    image: &DirImage,
-    phase: &Phase,
-    salt: u64,
-    full: bool,
-) -> Result<bool, String> {
-    // Strict first: when it refuses it must have changed nothing, so Truncate then sees the
-    // image as the crash left it. When it opens, it recovered what Truncate would have.
-    let (refused, mut log) =
-        match Log::open_in(target.materialise(image), options().recovery_mode(RecoveryMode::Strict)) {
-            Ok(log) => (false, log),
-            Err(Error::Damaged { .. }) => {
-                (true, Log::open_in(target.again(), options()).map_err(|e| format!("Truncate failed: {e}"))?)
-            }
-            Err(e) => return Err(format!("Strict failed: {e}")),
-        };
-    if refused != log.report().valid_records_after_damage() {
-        return Err(format!("Strict refused: {refused}, but the tail's report says {:?}", log.report().tail));
-    }
-    let got = read_all(&mut log.reader());
-    let start = log.start_position();
-    check_records(&got, start, log.end_position(), phase)?;
-    if !full {
-        return Ok(refused);
-    }
-    // Property 3 after later appends: new records land at the end, and only they follow.
-    let mut want = got;
-    for i in 0..3 {
-        let p = payload(salt.wrapping_add(i), 16 + i as usize * 1500);
-        let (pos, _) = log.append(&p).map_err(|e| format!("append after recovery: {e}"))?;
-        want.push((pos, p));
-    }
-    log.sync().map_err(|e| format!("sync after recovery: {e}"))?;
-    drop(log);
-    let log = Log::open_in(target.again(), options()).map_err(|e| format!("reopen after appends: {e}"))?;
-    let again = read_all(&mut log.reader());
-    if again != want {
-        return Err(format!("after appending and reopening: {} records, expected {}", again.len(), want.len()));
-    }
-    Ok(refused)
-}
-
-/// Properties 1 and 2 against the phase's models.
-fn check_records(got: &[(u64, Vec<u8>)], start: u64, end: u64, phase: &Phase) -> Result<(), String> {
-    let (b, a) = (&phase.before, &phase.after);
-    let longest = if a.records.len() > b.records.len() { &a.records } else { &b.records };
-    let first = got.first().map_or(end, |g| g.0);
-    if first != start {
-        return Err(format!("the first record is at {first}, the log starts at {start}"));
-    }
-    if start < b.start.min(a.start) {
-        return Err(format!("the log starts at {start}, before the purged start {}", b.start.min(a.start)));
-    }
-    let from = longest.iter().position(|r| r.0 >= start).unwrap_or(longest.len());
-    for (i, (pos, data)) in got.iter().enumerate() {
-        match longest.get(from + i) {
-            Some(r) if r.0 == *pos && r.1 == *data => {}
-            other => {
-                return Err(format!("record {i} at {pos} is not what was appended there ({:?})", other.map(|r| r.0)));
-            }
-        }
-    }
-    let must_from = b.start.max(a.start);
-    let must_end = b.acked_end.min(a.acked_end);
-    if start > must_from && must_from < must_end {
-        return Err(format!("the log starts at {start}, past the durable start {must_from}"));
-    }
-    if must_end > must_from && end < must_end {
-        return Err(format!("acknowledged records lost: the log ends at {end}, {must_end} was acknowledged"));
-    }
-    Ok(())
-}
-
-/// Property 5: flips one byte of one file and recovers; any error must name a path in the
-/// directory. Never panics (the caller catches one as a failure).
-fn check_flipped<T: LogTarget>(target: &mut T, image: &DirImage, rng: &mut Rng) -> Result<bool, String> {
-    let mut image = image.clone();
-    let names: Vec<String> = image.files.keys().cloned().collect();
-    if let Some(name) = names.get(rng.below(names.len())) {
-        let bytes = image.files.get_mut(name).unwrap();
-        if !bytes.is_empty() {
-            let at = if rng.chance(50) { rng.below(bytes.len().min(128)) } else { rng.below(bytes.len()) };
-            bytes[at] ^= 1 << rng.below(8);
-        }
-    }
-    let dir = target.materialise(&image);
-    let root = dir.path().to_path_buf();
-    let named = |e: &Error| {
-        let text = e.to_string();
-        if text.contains(&*root.to_string_lossy()) {
-            Ok(())
-        } else {
-            Err(format!("error names no file of the log: {text}"))
-        }
-    };
-    match Log::open_in(dir, options()) {
-        Ok(log) => {
-            let mut r = log.reader();
-            let start = r.start_position();
-            let mut it = r.iter(start);
-            loop {
-                match it.next_record() {
-                    Ok(Some(_)) => {}
-                    Ok(None) => break,
-                    Err(e) => return named(&e).map(|()| false),
-                }
-            }
-            Ok(false)
-        }
-        Err(e) => named(&e).map(|()| false),
-    }
 }
