@@ -68,6 +68,7 @@ macro_rules! file_backend_tests {
                     log_truncate_into_older_segment,
                     log_purge_keeps_the_rest,
                     log_reader_in_another_thread,
+                    log_reader_outliving_the_log_does_not_lock_it,
                 );
             }
             mod log_damage {

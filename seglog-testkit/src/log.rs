@@ -270,3 +270,21 @@ pub fn log_reader_in_another_thread<B: OpenSegment>(h: &mut FileHarness<B>) {
     tx.send(None).unwrap();
     assert_eq!(thread.join().unwrap(), all);
 }
+
+/// Regression: readers kept the tail writer's own handle, and with it the segment's writer
+/// lock, so a reader that outlived its `Log` made reopening the log fail with `Locked`.
+pub fn log_reader_outliving_the_log_does_not_lock_it<B: OpenSegment>(h: &mut FileHarness<B>) {
+    let dir = log_dir(h);
+    let mut log = Log::<B>::open(&dir, small()).unwrap();
+    let recs = append_n(&mut log, 0, 10);
+    log.sync().unwrap();
+    let mut reader = log.reader();
+    assert_eq!(read_all(&mut reader), recs);
+    drop(log);
+    let mut log = Log::<B>::open(&dir, small()).unwrap();
+    let more = append_n(&mut log, 10, 1);
+    log.sync().unwrap();
+    // The old reader still reads what it could see.
+    assert_eq!(&*reader.read_record(recs[9].0).unwrap(), recs[9].1.as_slice());
+    assert_eq!(read_all(&mut log.reader()), recs.into_iter().chain(more).collect::<Vec<_>>());
+}

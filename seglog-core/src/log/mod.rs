@@ -270,14 +270,9 @@ impl<B: SegmentIo, D: LogDir<Io = B>> Log<B, D> {
             }
             entries.push(e);
         }
-        entries.push(Entry {
-            seq: header.seq,
-            path: self.dir.path().join(segment_name(header.seq)),
-            base_position: header.base_position,
-            base_record: header.base_record,
-            reader: writer.reader(),
-            records: None,
-        });
+        let tail = Entry::tail(&*self.dir, &header, &writer);
+        let tail = self.poisoning(|_| tail)?;
+        entries.push(tail);
         self.writer = writer;
         self.tail = Tail {
             seq: header.seq,

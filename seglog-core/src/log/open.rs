@@ -77,14 +77,7 @@ pub(super) fn open<B: SegmentIo, D: LogDir<Io = B>>(dir: D, options: LogOptions)
     };
     let records = writer.report().records;
     let mut entries = sealed;
-    entries.push(Entry {
-        seq: tail_header.seq,
-        path: root.join(super::segment_name(tail_header.seq)),
-        base_position: tail_header.base_position,
-        base_record: tail_header.base_record,
-        reader: writer.reader(),
-        records: None,
-    });
+    entries.push(Entry::tail(&dir, &tail_header, &writer)?);
     let tail = Tail {
         seq: tail_header.seq,
         base_position: tail_header.base_position,

@@ -24,6 +24,25 @@ pub(crate) struct Entry<B: SegmentIo> {
 }
 
 impl<B: SegmentIo> Entry<B> {
+    /// The tail's entry: a reader on a handle of its own (not the writer's, which holds the
+    /// segment's writer lock for as long as any reader lives) following `writer`.
+    pub fn tail<D: super::LogDir<Io = B>>(
+        dir: &D,
+        header: &super::header::SegmentHeader,
+        writer: &crate::Writer<B>,
+    ) -> crate::Result<Self> {
+        let name = super::header::segment_name(header.seq);
+        let io = dir.open_reader(&name).map_err(|e| super::scan::io_error(dir.path(), &name, "opening segment", e))?;
+        Ok(Self {
+            seq: header.seq,
+            path: dir.path().join(name),
+            base_position: header.base_position,
+            base_record: header.base_record,
+            reader: Reader::live(Arc::new(io), writer.flushed_offset()),
+            records: None,
+        })
+    }
+
     /// The end of the durable records, as a position.
     pub fn end_position(&self) -> u64 {
         self.base_position + (self.reader.visible_end() - DATA_START)
