@@ -154,6 +154,31 @@ fn sealed_entry<D: LogDir>(
     Ok((entry, info))
 }
 
+/// A reader of the log in `dir` that writes nothing and takes no lock (see
+/// [`LogReader::open`](super::LogReader::open)): sealed segments bounded by the chain, the
+/// tail by walking its valid records now.
+pub(super) fn read_only<D: LogDir>(dir: &D) -> Result<super::LogReader<D::Io>> {
+    let root = dir.path();
+    let scan = scan::scan(dir)?;
+    let meta = scan.meta.ok_or_else(|| file_error(root, scan::META, 0, "missing: not a log directory"))?;
+    let mut chain = scan.chain;
+    let Some(tail) = chain.pop() else {
+        return Err(file_error(root, &super::segment_name(meta.start_seq), 0, "missing: the log has no segment"));
+    };
+    let mut entries = sealed_entries(dir, chain, &tail.header, false)?;
+    let h = tail.header;
+    entries.push(Entry {
+        seq: h.seq,
+        path: root.join(&tail.name),
+        base_position: h.base_position,
+        base_record: h.base_record,
+        reader: Reader::closed(Arc::new(tail.io), DATA_START)?,
+        records: None,
+    });
+    let shared = Arc::new(Shared::new(root.to_path_buf(), Table { start_position: meta.start_position, entries }));
+    Ok(super::LogReader::new(shared))
+}
+
 /// Walks a log read-only (see [`Log::verify`]).
 pub(super) fn verify<D: LogDir>(dir: &D) -> Result<LogReport> {
     let root = dir.path();

@@ -36,6 +36,11 @@ impl<'a> LogRecord<'a> {
     pub fn continues_batch(&self) -> bool {
         self.record.continues_batch()
     }
+
+    /// The stored CRC32C (verified: it matches the record).
+    pub fn crc(&self) -> u32 {
+        self.record.crc()
+    }
 }
 
 impl Deref for LogRecord<'_> {
@@ -64,6 +69,24 @@ pub struct LogReader<B: SegmentIo> {
     generation: u64,
     /// This reader's own reader of each segment, by table index, made on first use.
     segments: Vec<Option<Reader<B>>>,
+}
+
+impl<B: crate::io::OpenSegment> LogReader<B> {
+    /// A reader of the log in `dir` that writes nothing and takes no lock, for tools and
+    /// other processes. It sees the records as they are now: sealed segments up to their
+    /// durable ends, and the tail up to the end of its valid records, walked when opening.
+    /// While a writer has the log open, that walk can include records it has written but
+    /// not yet synced, and the reader does not see later ones.
+    pub fn open(dir: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = dir.as_ref();
+        let fs = super::FsDir::<B>::existing(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            op: "opening the log directory",
+            offset: 0,
+            source: e,
+        })?;
+        super::open::read_only(&fs)
+    }
 }
 
 impl<B: SegmentIo> LogReader<B> {
