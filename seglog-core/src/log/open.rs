@@ -62,7 +62,9 @@ pub(super) fn open<B: SegmentIo, D: LogDir<Io = B>>(dir: D, options: LogOptions)
         }
         Some(tail) => {
             let meta = scan.meta.ok_or_else(|| file_error(&root, scan::META, 0, "missing"))?;
-            let sealed = sealed_entries(&dir, chain, &tail.header, options.check_sealed)?;
+            // Strict refuses damage in any segment, so it walks the sealed ones too.
+            let check = options.check_sealed || options.recovery_mode == crate::recovery::RecoveryMode::Strict;
+            let sealed = sealed_entries(&dir, chain, &tail.header, check)?;
             let Link { name, header, io } = tail;
             drop(io);
             let io = dir.open_writer(&name).map_err(|e| match e.kind() {
