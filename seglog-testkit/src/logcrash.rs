@@ -206,8 +206,9 @@ fn run(
                 let got = read_all(&mut log.reader());
                 let end = log.end_position();
                 model.records.retain(|r| r.0 < end);
-                if got.len() != model.records.len() {
-                    return Err(format!("reopen found {} records, the model {}", got.len(), model.records.len()));
+                let want: Vec<(u64, Vec<u8>)> = model.records.iter().map(|r| (r.0, r.1.clone())).collect();
+                if got != want {
+                    return Err(format!("reopen found {} records, not the model's {}", got.len(), want.len()));
                 }
                 model.acked_end = end;
                 model.start = log.start_position();

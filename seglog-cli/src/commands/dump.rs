@@ -20,7 +20,7 @@ const PREVIEW: usize = 48;
 /// is the command whose exit code does.
 pub fn run<B: OpenSegment>(args: &DumpArgs) -> Result<u8, Failure> {
     let segment = &args.segment;
-    if segment.path.is_dir() {
+    if super::logdir::is_log(&segment.path) {
         return super::logdir::dump::<B>(args);
     }
     let report = seglog::core::verify_path::<B>(&segment.path, segment.start_offset)?;

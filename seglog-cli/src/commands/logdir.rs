@@ -1,7 +1,8 @@
 //! `dump`, `verify` and `stat` on a log directory (a `seglog::Log`) rather than a segment:
-//! each command checks whether its path is a directory and comes here if so.
+//! each command checks whether its path is a log ([`is_log`]) and comes here if so.
 
 use std::io::Write;
+use std::path::Path;
 
 use seglog::core::{Log, LogReader, OpenSegment};
 
@@ -10,6 +11,12 @@ use super::stdout;
 use crate::cli::{DumpArgs, DumpFormat, SegmentArgs};
 use crate::exit::{self, Failure};
 use crate::report::{Tail, count, describe};
+
+/// True if `path` is a log directory: a directory holding a `log.meta`. Any other directory
+/// goes on to the segment commands, which say it is not a segment file.
+pub fn is_log(path: &Path) -> bool {
+    path.is_dir() && path.join("log.meta").is_file()
+}
 
 /// `seglog verify DIR`: walks every segment read-only; exits as for a segment, by the tail.
 pub fn verify<B: OpenSegment>(args: &SegmentArgs) -> Result<u8, Failure> {
