@@ -70,6 +70,8 @@ struct Core {
     sampler: Mutex<Option<(Rng, usize)>>,
     /// Runs after every event, in the thread that made it, with the event's number.
     hook: Mutex<Option<Hook>>,
+    /// When set, directory syncs fail (and make nothing durable).
+    fail_syncs: Mutex<bool>,
     captured: Mutex<Vec<(u64, DirSnapshot)>>,
 }
 
@@ -254,6 +256,11 @@ impl SimDir {
         *lock(&self.core.hook) = Some(Hook(Arc::new(hook)));
     }
 
+    /// Makes every later directory sync fail (`true`) or work again (`false`).
+    pub fn fail_dir_syncs(&self, fail: bool) {
+        *lock(&self.core.fail_syncs) = fail;
+    }
+
     /// The captured states, as (event, snapshot), taking them.
     pub fn take_captured(&self) -> Vec<(u64, DirSnapshot)> {
         std::mem::take(&mut *lock(&self.core.captured))
@@ -369,6 +376,9 @@ impl LogDir for SimDir {
     }
 
     fn sync(&self) -> io::Result<()> {
+        if *lock(&self.core.fail_syncs) {
+            return Err(io::Error::other("injected directory sync failure"));
+        }
         {
             let mut state = lock(&self.core.dir);
             state.durable = state.live.clone();
