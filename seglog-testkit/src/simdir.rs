@@ -78,12 +78,13 @@ struct Core {
 impl Core {
     /// Counts one event and captures the state after it if asked to.
     fn event(&self) {
-        let n = {
-            let mut events = lock(&self.events);
-            *events += 1;
-            *events
-        };
-        // Cloned out, so the hook may use the directory (read files, say) without deadlock.
+        // Held to the end: the count, the hook and the capture are one step. Another
+        // thread's event (a background pre-creation) cannot slip between them, and
+        // `SimDir::events` waits, so a captured state is never later than its number says.
+        // Nothing here waits on an event while holding a file's or the directory's lock.
+        let mut events = lock(&self.events);
+        *events += 1;
+        let n = *events;
         let hook = lock(&self.hook).clone();
         if let Some(Hook(hook)) = hook {
             hook(n);
@@ -93,6 +94,7 @@ impl Core {
             let snap = self.snapshot();
             lock(&self.captured).push((n, snap));
         }
+        drop(events);
     }
 
     fn snapshot(&self) -> DirSnapshot {
