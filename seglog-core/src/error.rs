@@ -175,6 +175,37 @@ pub enum Error {
         /// What is wrong.
         what: String,
     },
+    /// A read asked for a position below the log's start: the segment holding it was purged.
+    #[error("{}: position {position} was purged: the log starts at position {start}", path.display())]
+    Purged {
+        /// The log's directory.
+        path: PathBuf,
+        /// The position asked for.
+        position: u64,
+        /// The first position the log still holds.
+        start: u64,
+    },
+    /// A file of a log directory is not what the log format requires (a damaged segment
+    /// header, another log's segment, a gap in the chain of segments, …).
+    #[error("{}: {what} (at offset {offset})", path.display())]
+    LogFile {
+        /// The file (or, for a missing one, the path it should have).
+        path: PathBuf,
+        /// Where in it.
+        offset: u64,
+        /// What is wrong.
+        what: String,
+    },
+    /// A record or batch larger than a log segment's record area; nothing was written.
+    #[error("{}: {needed} bytes do not fit in a segment's record area of {capacity} bytes", path.display())]
+    TooLargeForSegment {
+        /// The log's directory.
+        path: PathBuf,
+        /// Bytes the record or batch needs, headers included.
+        needed: u64,
+        /// Bytes a segment holds for records.
+        capacity: u64,
+    },
 }
 
 /// The cause of an [`Error::Open`] in a few words. An OS error is named by its kind, as
@@ -245,11 +276,14 @@ impl Error {
             | Error::Damaged { offset, .. }
             | Error::NotTornTail { offset, .. }
             | Error::NotASegment { offset, .. }
-            | Error::Truncated { offset, .. } => Some(*offset),
+            | Error::Truncated { offset, .. }
+            | Error::LogFile { offset, .. } => Some(*offset),
+            Error::Purged { position, .. } => Some(*position),
             Error::Open { .. }
             | Error::RecordTooLarge { .. }
             | Error::Locked { .. }
-            | Error::InvalidArgument { .. } => None,
+            | Error::InvalidArgument { .. }
+            | Error::TooLargeForSegment { .. } => None,
         }
     }
 }

@@ -103,6 +103,12 @@ impl FlushedOffset {
         }))
     }
 
+    /// A bound that never moves: readers of a sealed segment (one no writer appends to)
+    /// see the records in `[start_offset, end)`, with no scan to find `end`.
+    pub fn fixed(start_offset: u64, end: u64) -> Self {
+        Self::new(start_offset, end)
+    }
+
     /// The current flushed offset.
     pub fn load(&self) -> u64 {
         // Acquire: pairs with W-publish, so the bytes below it are visible.

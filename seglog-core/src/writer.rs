@@ -138,6 +138,21 @@ impl<B: OpenSegment> Writer<B> {
 }
 
 impl<B: SegmentIo> Writer<B> {
+    /// Opens a writer over a backend handle on a segment that is all zero from
+    /// `start_offset` on, as [`OpenSegment::create`] leaves it, without scanning it (a
+    /// [`Log`](crate::Log) rolling to a pre-created segment). Bytes that are not zero there
+    /// break recovery's rules: use [`recover`](Self::recover) for anything else.
+    pub fn create_on(io: B, start_offset: u64) -> Result<Self> {
+        check_start_offset(io.path(), io.size(), start_offset)?;
+        if !io.size().is_multiple_of(io.alignment() as u64) {
+            return Err(invalid(
+                io.path(),
+                format!("segment size {} is not a multiple of the backend's block size", io.size()),
+            ));
+        }
+        Self::start(Arc::new(io), RecoveryReport::fresh(start_offset))
+    }
+
     /// Opens a writer over an existing backend handle (an in-memory segment, say),
     /// recovering what it holds in `mode`, with no durable end vouched for: see
     /// [`recover_with`](Self::recover_with).

@@ -12,9 +12,14 @@ pub mod files;
 pub mod fuzz;
 mod harness;
 pub mod interleave;
+pub mod log;
+pub mod log_damage;
+pub mod log_faults;
+pub mod logcrash;
 mod mem;
 pub mod model;
 pub mod recovery_rules;
+pub mod simdir;
 mod sparse;
 pub mod truncation;
 pub mod util;
@@ -80,6 +85,32 @@ macro_rules! file_backend_tests {
                 $crate::__checks!(interleave, $harness;
                     read_past_end_of_file_is_an_error_not_a_signal,
                     path_opened_handles_take_attached_hooks,
+                );
+            }
+            mod log {
+                #[allow(unused_imports)]
+                use super::*;
+                $crate::__checks!(log, $harness;
+                    log_round_trip_across_rolls,
+                    log_batches_are_never_split,
+                    log_second_open_is_locked,
+                    log_reads_outside_are_errors,
+                    log_truncate_into_older_segment,
+                    log_purge_keeps_the_rest,
+                    log_reader_in_another_thread,
+                    log_reader_outliving_the_log_does_not_lock_it,
+                );
+            }
+            mod log_damage {
+                #[allow(unused_imports)]
+                use super::*;
+                $crate::__checks!(log_damage, $harness;
+                    log_stray_files_are_defined,
+                    log_bad_files_are_named,
+                    log_crash_leftovers_never_resurrect,
+                    log_strict_refuses_tail_damage,
+                    log_verify_walks_every_segment,
+                    log_unaligned_segment_size_is_refused,
                 );
             }
         }

@@ -4,6 +4,26 @@
 pub use seglog_core::{
     Corruption, Damage, Error, FlushedOffset, HEADER_LEN, MAX_PAYLOAD, RecoveryMode, RecoveryReport, Result, ValidAfter,
 };
+pub use seglog_core::{LogOptions, LogRecord, LogReport, SegmentInfo};
+
+/// A log over a directory of segment files, with the default backend; see
+/// [`seglog_core::Log`].
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// use seglog::{Log, LogOptions};
+/// let mut log = Log::open(dir.path().join("events"), LogOptions::default().segment_size(64 << 10))?;
+/// let (pos, _) = log.append(b"event")?;
+/// log.sync()?;
+/// let mut reader = log.reader();
+/// assert_eq!(&*reader.read_record(pos)?, b"event");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub type Log = seglog_core::Log<seglog_file::FileIo>;
+/// A lock-free reader of a [`Log`], with the default backend.
+pub type LogReader = seglog_core::LogReader<seglog_file::FileIo>;
+/// Iterates a [`Log`]'s records across segments, with the default backend.
+pub type LogIter<'r> = seglog_core::LogIter<'r, seglog_file::FileIo>;
 
 /// Follows a segment file that a writer in another process appends to, with the default
 /// backend; see [`seglog_core::Follower`].
@@ -57,6 +77,12 @@ macro_rules! backend_module {
             pub type Iter<'r> = seglog_core::Iter<'r, $io>;
             /// Follows a segment another process writes; see [`seglog_core::Follower`].
             pub type Follower = seglog_core::Follower<$io>;
+            /// A log over a directory of segments on this backend; see [`seglog_core::Log`].
+            pub type Log = seglog_core::Log<$io>;
+            /// A lock-free reader of a log on this backend; see [`seglog_core::LogReader`].
+            pub type LogReader = seglog_core::LogReader<$io>;
+            /// Iterates a log's records on this backend; see [`seglog_core::LogIter`].
+            pub type LogIter<'r> = seglog_core::LogIter<'r, $io>;
         }
     };
 }

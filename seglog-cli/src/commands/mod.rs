@@ -24,6 +24,7 @@ mod create;
 mod dump;
 mod files;
 mod follow;
+mod logdir;
 mod stat;
 mod verify;
 

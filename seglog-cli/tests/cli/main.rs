@@ -7,6 +7,7 @@
 
 mod errors;
 mod files;
+mod logdir;
 mod records;
 mod recovery;
 
