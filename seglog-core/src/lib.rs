@@ -11,6 +11,7 @@ mod io;
 mod reader;
 mod record;
 mod recovery;
+mod scan;
 pub mod sidecar;
 mod sync;
 mod window;
