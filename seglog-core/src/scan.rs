@@ -1,30 +1,36 @@
 //! Sequential reads: an iterator that checks what is visible once per window, not per record.
 //!
-//! A random read pays for the seqlock ([`FlushedOffset::read_stable`](crate::FlushedOffset))
-//! on every record: load the generation and the end, read, verify, re-check. A scan pays
-//! it once per window: the read that fills the window (or, for a reader that borrows from
-//! the mapping, looks at the next stretch of it) checks the record at its position under
-//! the seqlock and, in the same attempt, verifies every record that follows in those bytes
-//! below the visible end, in one tight pass: the *run*. Each later record of the run is
-//! returned after only the seqlock's re-check ([`FlushedOffset::recheck`](crate::FlushedOffset)),
-//! which for a reader that copies is one load of the generation:
+//! A random read pays for the whole seqlock ([`FlushedOffset::read_stable`](crate::FlushedOffset))
+//! on every record: load the generation, load the end, find the record, verify it, re-check.
+//! A scan pays for it once per window: the read that fills the window (or, for a reader that
+//! borrows from the mapping, the read of the next record there) loads the generation and
+//! the end, checks the record at its position and re-checks, and leaves behind a *run*:
+//! bytes known to lie below an end published under that generation, in the window (or the
+//! mapping). Each later record in the run is decoded and verified in place, in one pass
+//! over its bytes, and returned after only the seqlock's re-check
+//! ([`FlushedOffset::recheck`](crate::FlushedOffset)), which for a reader that copies is one
+//! load of the generation:
 //!
-//! - unchanged: no truncation came since the run was verified, so its records are still
-//!   the segment's, below an end published under that generation, and (being verified
-//!   copies, or pinned mapped bytes no truncation has touched) exactly what was checked;
+//! - unchanged: no truncation came since the run was read, so the record is still the
+//!   segment's, below an end published under that generation, and its bytes (a private
+//!   copy, or mapped bytes that no truncation has touched and that the pin now holds) are
+//!   exactly what was verified;
 //! - moved: the run is dropped and the record read again under the seqlock, which reports
 //!   [`Error::Truncated`] at once if the cut went below the position, and reads the new
 //!   bytes if it did not.
 //!
-//! A run never extends past the end visible when it was verified, so records synced later
-//! come from a later seqlocked read, as they must.
+//! A run never extends past the end visible when it was read, so records synced later come
+//! from a later seqlocked read, as they must; a record that is not whole in the run, or not
+//! valid, is left to that read too, which says what is wrong with it.
 
-use crate::codec::{HEADER_LEN, decode_prefix};
+use std::ops::Range;
+
+use crate::codec::{HEADER_LEN, Header, decode_prefix};
 use crate::crc::CrcCache;
 use crate::error::{Error, Result};
 use crate::flushed::PinSlot;
 use crate::io::SegmentIo;
-use crate::reader::{At, Bound, Fetch, Found, mapped_range};
+use crate::reader::{At, Bound, Fetch};
 use crate::record::Record;
 use crate::writer::io_error;
 
@@ -50,8 +56,8 @@ pub struct Iter<'r, B: SegmentIo> {
     pos: u64,
     /// The truncation generation of the last read: the run was verified under it.
     generation: u64,
-    /// The records from `pos` up to here are the run: verified, under `generation`, below
-    /// the end visible then.
+    /// The run ends here: the window's (or mapping's) bytes from `pos` up to here were read
+    /// under `generation`, below the end visible then.
     run_end: u64,
 }
 
@@ -68,6 +74,7 @@ impl<'r, B: SegmentIo> Iter<'r, B> {
     }
 
     /// The next record, `Ok(None)` at the visible end, or an error naming the offset.
+    #[inline]
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>> {
         let found = match self.from_run() {
             Some(found) => found,
@@ -86,15 +93,13 @@ impl<'r, B: SegmentIo> Iter<'r, B> {
         self.pos
     }
 
-    /// The record at the position if the run holds it and no truncation came since the run
-    /// was verified (pinning it if it is the mapping's); `None` sends the caller to
-    /// [`read_checked`](Self::read_checked).
-    fn from_run(&mut self) -> Option<Found<'r>> {
+    /// The record at the position if it lies whole in the run's bytes, is valid, and no
+    /// truncation came since the run was read (pinning it if it is the mapping's); `None`
+    /// sends the caller to [`read_checked`](Self::read_checked), which reports what is wrong.
+    #[inline]
+    fn from_run(&mut self) -> Option<Next<'r>> {
         let pos = self.pos;
-        if pos >= self.run_end {
-            return None;
-        }
-        // A run of a reader that borrows was verified in the mapping, else in the window.
+        // A run of a reader that borrows is the mapping's bytes, else the window's.
         let map = match self.pin {
             Some(_) => Some(self.io.mapped()?),
             None => None,
@@ -103,28 +108,24 @@ impl<'r, B: SegmentIo> Iter<'r, B> {
             Some(map) => (0, map),
             None => self.fetch.window.cached(),
         };
-        let from = usize::try_from(pos.checked_sub(base)?).ok()?;
-        let header = decode_prefix(bytes.get(from..)?).ok()??;
-        let end = pos + header.record_len();
-        // Verified, so it fits; but mapped bytes are re-read here and change under a
-        // truncation, which the re-check below then reports.
-        if end > self.run_end {
-            return None;
-        }
-        let mapped = match map {
-            Some(map) => Some(mapped_range(map, pos, header.record_len() as usize).ok()?),
-            None => None,
+        let (header, range) = valid_record(bytes, base, pos, self.run_end, &mut self.fetch.crc)?;
+        let place = match map {
+            Some(map) => Place::Mapped(map.get(range)?),
+            None => Place::Window(range),
         };
+        let end = pos + header.record_len();
+        // After the read, as in `read_stable`: unchanged, the bytes read were the run's.
         if !self.bound.recheck(self.generation, self.pin.map(|slot| (slot, end))) {
             self.run_end = pos;
             return None;
         }
-        Some((header, mapped))
+        Some((header, place))
     }
 
     /// Reads the record at the position under the seqlock, reporting a truncation below it,
-    /// and verifies the run that follows it.
-    fn read_checked(&mut self) -> Result<Option<Found<'r>>> {
+    /// and starts a run after it.
+    #[inline(never)]
+    fn read_checked(&mut self) -> Result<Option<Next<'r>>> {
         let (pos, since) = (self.pos, self.generation);
         let at = At { offset: pos, ..self.at };
         let (io, bound, pin) = (self.io, self.bound, self.pin);
@@ -146,61 +147,67 @@ impl<'r, B: SegmentIo> Iter<'r, B> {
             }
             // Asked for once per attempt, before any byte of it is read.
             let map = if pin.is_some() { io.mapped() } else { None };
-            let found = fetch.check_record(io, map, at, view)?;
-            let end = pos + found.0.record_len();
-            // In this attempt, so the re-check that ends it covers the run's bytes too.
-            run_end = match (map, found.1) {
-                (Some(map), Some(_)) => verify_run(map, 0, end, view.end.min(pos + at.ahead as u64), &mut fetch.crc),
-                _ => {
+            let (header, mapped) = fetch.check_record(io, map, at, view)?;
+            // The run: what later calls may read without loading the end again.
+            let place = match mapped {
+                Some(bytes) => {
+                    run_end = view.end;
+                    Place::Mapped(bytes)
+                }
+                None => {
+                    // `check_record` left the record in the window.
                     let (base, bytes) = fetch.window.cached();
-                    verify_run(bytes, base, end, view.end, &mut fetch.crc)
+                    run_end = view.end.min(base + bytes.len() as u64);
+                    let from = (pos - base) as usize;
+                    Place::Window(from..from + header.record_len() as usize)
                 }
             };
-            Ok((Some(found), Some(end)))
+            Ok((Some((header, place)), Some(pos + header.record_len())))
         })?;
         self.generation = view.generation;
         self.run_end = run_end;
         Ok(found)
     }
 
-    /// The record `found` at `at`: its bytes are the pinned mapping's, or in the window.
-    fn record(&self, at: u64, (header, mapped): Found<'r>) -> Result<Option<Record<'_>>> {
+    /// The record at `at`: its bytes are the pinned mapping's, or in the window.
+    #[inline]
+    fn record(&self, at: u64, (header, place): Next<'r>) -> Result<Option<Record<'_>>> {
         // Held whenever this reader pins: by `read_stable`, or by the re-check of `from_run`.
         let pin = self.pin;
         // Built first so that an error below still releases the pin.
         let mut record =
             Record { offset: at, data: &[], crc: header.crc, continues_batch: header.continues_batch, pin };
-        let bytes = match mapped {
-            Some(bytes) => bytes,
-            None => {
-                let (base, window) = self.fetch.window.cached();
-                let from = at.checked_sub(base).and_then(|f| usize::try_from(f).ok()).unwrap_or(usize::MAX);
-                window.get(from..from.saturating_add(header.record_len() as usize)).ok_or_else(|| {
-                    let e = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "record left the read window");
-                    io_error(self.io.path(), "reading record", at, e)
-                })?
-            }
+        let bytes = match place {
+            Place::Mapped(bytes) => bytes,
+            Place::Window(range) => self.fetch.window.cached().1.get(range).ok_or_else(|| {
+                let e = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "record left the read window");
+                io_error(self.io.path(), "reading record", at, e)
+            })?,
         };
         record.data = bytes.get(HEADER_LEN..).unwrap_or_default();
         Ok(Some(record))
     }
 }
 
-/// Verifies the records that follow one another in `bytes` (whose first byte is at file
-/// offset `base`) from offset `from`, below `limit`. Returns where the verified run ends:
-/// at the first record that is not whole below `limit`, or not valid (the seqlocked read
-/// then reaches it and reports what is wrong, or that it is not visible).
-fn verify_run(bytes: &[u8], base: u64, from: u64, limit: u64, crc: &mut CrcCache) -> u64 {
-    let Some(mut at) = from.checked_sub(base).and_then(|a| usize::try_from(a).ok()) else { return from };
-    let stop = usize::try_from(limit.saturating_sub(base)).unwrap_or(usize::MAX);
-    let bytes = bytes.get(..stop.min(bytes.len())).unwrap_or_default();
-    while let Some(Ok(Some(header))) = bytes.get(at..).map(decode_prefix) {
-        let end = at + HEADER_LEN + header.payload_len as usize;
-        let Some(payload) = bytes.get(at + HEADER_LEN..end) else { break };
-        if header.verify_cached(payload, crc).is_err() {
-            break;
-        }
-        at = end;
-    }
-    base + at as u64
+/// A checked record: its header, and where its bytes are.
+type Next<'r> = (Header, Place<'r>);
+
+/// Where a checked record's bytes are.
+enum Place<'r> {
+    /// In the mapping, pinned.
+    Mapped(&'r [u8]),
+    /// At this range of the window's cached bytes.
+    Window(Range<usize>),
+}
+
+/// The header and place in `bytes` (whose first byte is at file offset `base`) of the valid
+/// record at `pos`, if it lies whole below `limit`.
+#[inline]
+fn valid_record(bytes: &[u8], base: u64, pos: u64, limit: u64, crc: &mut CrcCache) -> Option<(Header, Range<usize>)> {
+    let bytes = bytes.get(..usize::try_from(limit.checked_sub(base)?).ok()?)?;
+    let from = usize::try_from(pos.checked_sub(base)?).ok()?;
+    let header = decode_prefix(bytes.get(from..)?).ok()??;
+    let range = from..from.checked_add(header.record_len() as usize)?;
+    header.verify_cached(bytes.get(range.clone())?.get(HEADER_LEN..)?, crc).ok()?;
+    Some((header, range))
 }

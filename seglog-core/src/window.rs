@@ -33,6 +33,7 @@ impl Window {
 
     /// The cached bytes and the file offset of the first: what a scan verifies records in
     /// without a lookup per record.
+    #[inline]
     pub(crate) fn cached(&self) -> (u64, &[u8]) {
         let bytes = self.buf.get().get(self.start..self.start + self.len).unwrap_or_default();
         (self.off, bytes)
