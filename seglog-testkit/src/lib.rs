@@ -13,6 +13,7 @@ mod harness;
 pub mod interleave;
 mod mem;
 pub mod model;
+pub mod scan;
 pub mod truncation;
 pub mod util;
 
@@ -135,6 +136,14 @@ macro_rules! __suites {
                 reader_never_returns_unsynced_record_after_truncate,
                 iterator_reports_truncation_during_read,
                 mapped_record_survives_truncation,
+            );
+        }
+        mod scan {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__checks!(scan, $harness;
+                scan_notices_truncation_between_records_of_one_window,
+                scan_sees_truncation_at_every_point,
             );
         }
     };
