@@ -11,6 +11,9 @@
 //!   bytes below it, **R-pin** (mapped records only) store the pin, **R-fence** (`fence
 //!   (Acquire)`, `fence(SeqCst)` after a pin), **R-check** reload the generation; if it
 //!   moved, drop the pin and start again.
+//! - Reader, scan (`scan.rs`): the above once per window; for each later record in the
+//!   bytes that read covered, only R-pin, R-fence and R-check against the generation it
+//!   loaded ([`FlushedOffset::recheck`]): a truncation since then sends it back to the top.
 //!
 //! Loading the generation before the end is what makes the end belong to that generation:
 //! the other order can pair an end from before a truncation with bytes from after it.

@@ -76,7 +76,7 @@ impl<'r, B: SegmentIo> Iter<'r, B> {
     /// The next record, `Ok(None)` at the visible end, or an error naming the offset.
     #[inline]
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>> {
-        let found = match self.from_run() {
+        let found = match self.next_in_run() {
             Some(found) => found,
             None => match self.read_checked()? {
                 Some(found) => found,
@@ -84,8 +84,10 @@ impl<'r, B: SegmentIo> Iter<'r, B> {
             },
         };
         let at = self.pos;
-        self.pos = at + found.0.record_len();
-        self.record(at, found)
+        let next = at + found.0.record_len();
+        let record = record(&*self.fetch, self.io, self.pin, at, found)?;
+        self.pos = next;
+        Ok(Some(record))
     }
 
     /// Where the next record is expected.
@@ -97,7 +99,7 @@ impl<'r, B: SegmentIo> Iter<'r, B> {
     /// truncation came since the run was read (pinning it if it is the mapping's); `None`
     /// sends the caller to [`read_checked`](Self::read_checked), which reports what is wrong.
     #[inline]
-    fn from_run(&mut self) -> Option<Next<'r>> {
+    fn next_in_run(&mut self) -> Option<Next<'r>> {
         let pos = self.pos;
         // A run of a reader that borrows is the mapping's bytes, else the window's.
         let map = match self.pin {
@@ -168,25 +170,29 @@ impl<'r, B: SegmentIo> Iter<'r, B> {
         self.run_end = run_end;
         Ok(found)
     }
+}
 
-    /// The record at `at`: its bytes are the pinned mapping's, or in the window.
-    #[inline]
-    fn record(&self, at: u64, (header, place): Next<'r>) -> Result<Option<Record<'_>>> {
-        // Held whenever this reader pins: by `read_stable`, or by the re-check of `from_run`.
-        let pin = self.pin;
-        // Built first so that an error below still releases the pin.
-        let mut record =
-            Record { offset: at, data: &[], crc: header.crc, continues_batch: header.continues_batch, pin };
-        let bytes = match place {
-            Place::Mapped(bytes) => bytes,
-            Place::Window(range) => self.fetch.window.cached().1.get(range).ok_or_else(|| {
-                let e = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "record left the read window");
-                io_error(self.io.path(), "reading record", at, e)
-            })?,
-        };
-        record.data = bytes.get(HEADER_LEN..).unwrap_or_default();
-        Ok(Some(record))
-    }
+/// The checked record at `at`: its bytes are the pinned mapping's, or in the window. `pin`
+/// is held whenever this reader pins (by `read_stable`, or by the re-check of `next_in_run`).
+#[inline]
+fn record<'a, B: SegmentIo>(
+    fetch: &'a Fetch,
+    io: &B,
+    pin: Option<&'a PinSlot>,
+    at: u64,
+    (header, place): Next<'a>,
+) -> Result<Record<'a>> {
+    // Built first so that an error below still releases the pin.
+    let mut record = Record { offset: at, data: &[], crc: header.crc, continues_batch: header.continues_batch, pin };
+    let bytes = match place {
+        Place::Mapped(bytes) => bytes,
+        Place::Window(range) => fetch.window.cached().1.get(range).ok_or_else(|| {
+            let e = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "record left the read window");
+            io_error(io.path(), "reading record", at, e)
+        })?,
+    };
+    record.data = bytes.get(HEADER_LEN..).unwrap_or_default();
+    Ok(record)
 }
 
 /// A checked record: its header, and where its bytes are.
