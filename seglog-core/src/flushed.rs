@@ -126,6 +126,7 @@ impl FlushedOffset {
     /// How many truncations there have been. Bytes below the flushed offset never change
     /// while this stays the same.
     pub fn generation(&self) -> u64 {
+        // Acquire: pairs with W-bump, so the lowered end is seen with it.
         self.0.generation.load(Ordering::Acquire)
     }
 
@@ -184,6 +185,7 @@ impl FlushedOffset {
     }
 
     /// R-gen, R-end: the generation, then the end that belongs to it.
+    #[inline]
     pub(crate) fn view(&self) -> View {
         // Acquire: pairs with W-bump, so `end` below is at most the cut of that generation.
         let generation = self.0.generation.load(Ordering::Acquire);
@@ -199,6 +201,7 @@ impl FlushedOffset {
     /// in `pin`; the pin is held when this returns `Ok` and must be released by the caller
     /// (the record's drop). Errors are re-checked too: an error seen while a truncation
     /// ran may be an artefact of it.
+    #[inline]
     pub(crate) fn read_stable<T, E>(
         &self,
         pin: Option<&PinSlot>,
@@ -222,6 +225,7 @@ impl FlushedOffset {
     /// bytes up to its end from now until released. The second half of
     /// [`read_stable`](Self::read_stable), and all a scan does per record it verified
     /// earlier under `generation` (`scan.rs`): one load when nothing was cut.
+    #[inline]
     pub(crate) fn recheck(&self, generation: u64, claim: Option<(&PinSlot, u64)>) -> bool {
         match claim {
             Some((slot, end)) => {

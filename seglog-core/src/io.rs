@@ -35,9 +35,11 @@ pub trait SegmentIo: Send + Sync + std::fmt::Debug + 'static {
     /// (`fdatasync` or the backend's equivalent) before returning `Ok`.
     fn sync(&self) -> io::Result<()>;
 
-    /// The whole segment as memory, if the backend maps it: readers then borrow record
-    /// bytes from it instead of copying. Bytes below the flushed offset must not change
-    /// while the handle lives.
+    /// The whole segment as memory, if the backend maps it, showing every `write_at` made
+    /// through this handle: the writer's own readers then borrow record bytes from it
+    /// instead of copying, each record pinning its bytes against truncation (core never
+    /// changes a pinned byte). Nothing else reads through it, so an I/O error elsewhere
+    /// stays an error rather than a fault.
     fn mapped(&self) -> Option<&[u8]> {
         None
     }

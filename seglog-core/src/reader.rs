@@ -48,6 +48,7 @@ pub(crate) enum Bound {
 impl Bound {
     /// Runs `attempt` against what is visible until it ran with no truncation in between
     /// ([`FlushedOffset::read_stable`]); a closed segment never changes.
+    #[inline]
     pub(crate) fn read_stable<T>(
         &self,
         pin: Option<&PinSlot>,
@@ -63,6 +64,7 @@ impl Bound {
     }
 
     /// [`FlushedOffset::recheck`]: true if what was read under `generation` still stands.
+    #[inline]
     pub(crate) fn recheck(&self, generation: u64, claim: Option<(&PinSlot, u64)>) -> bool {
         match self {
             Bound::Live(f) => f.recheck(generation, claim),
@@ -263,6 +265,7 @@ pub(crate) type Found<'a> = (Header, Option<&'a [u8]>);
 impl Fetch {
     /// Reads and verifies the record at `at.offset` below `view.end`: from `map` if it is
     /// the mapping (returning its bytes), else through the window (where its bytes stay).
+    #[inline]
     pub(crate) fn check_record<'a, B: SegmentIo + ?Sized>(
         &mut self,
         io: &'a B,

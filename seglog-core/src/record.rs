@@ -12,6 +12,16 @@ use crate::flushed::PinSlot;
 /// [`truncate`](crate::Writer::truncate)). Its bytes are reachable only through the record
 /// ([`data`](Self::data), `Deref`), so no slice outlives the pin. Copy the bytes out
 /// (`to_vec`) to keep them longer.
+///
+/// ```compile_fail
+/// use seglog_core::{ReadHint, Reader, SegmentIo};
+///
+/// // The payload cannot outlive the record, whose drop releases the pin.
+/// fn keep<B: SegmentIo>(r: &mut Reader<B>) -> &[u8] {
+///     let record = r.read_record(0, ReadHint::Random).unwrap();
+///     record.data()
+/// }
+/// ```
 #[derive(Debug)]
 pub struct Record<'a> {
     pub(crate) offset: u64,

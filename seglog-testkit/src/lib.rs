@@ -60,6 +60,7 @@ macro_rules! file_backend_tests {
                 use super::*;
                 $crate::__checks!(interleave, $harness;
                     read_past_end_of_file_is_an_error_not_a_signal,
+                    path_opened_handles_take_attached_hooks,
                 );
             }
         }
@@ -136,6 +137,7 @@ macro_rules! __suites {
                 reader_never_returns_unsynced_record_after_truncate,
                 iterator_reports_truncation_during_read,
                 mapped_record_survives_truncation,
+                readers_see_only_durable_records_under_stress,
             );
         }
         mod scan {

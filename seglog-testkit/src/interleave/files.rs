@@ -2,7 +2,7 @@
 
 use std::io::ErrorKind;
 
-use seglog_core::{AlignedBuf, Error, OpenSegment, RecoveryMode, SegmentIo, Writer};
+use seglog_core::{AlignedBuf, Error, OpenSegment, RecoveryMode, Writer};
 
 use crate::FileHarness;
 use crate::util::payload;
@@ -33,4 +33,34 @@ pub fn read_past_end_of_file_is_an_error_not_a_signal<B: OpenSegment>(h: &mut Fi
         Err(Error::Io { path: p, .. }) => assert_eq!(p, path),
         other => panic!("recovery over a shrunk file: expected an I/O error, got {other:?}"),
     }
+}
+
+/// The harness reaches handles opened by path: a writer and a reader opened through
+/// [`Hooked`](super::Hooked)'s `OpenSegment` take the hooks attached to the path, so an
+/// actor armed there runs inside the reader's call (how followers are hooked).
+pub fn path_opened_handles_take_attached_hooks<B: OpenSegment>(h: &mut FileHarness<B>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use seglog_core::{ReadHint, Reader};
+
+    use super::{Call, Hooked, Hooks, Point};
+
+    let path = h.path().to_path_buf();
+    let hooks = Hooks::new();
+    hooks.attach(&path);
+    let mut w = Writer::<Hooked<B>>::create(&path, 64 << 10, 0).unwrap();
+    let (at, _) = w.append(b"by path").unwrap();
+    w.sync().unwrap();
+    let mut r = Reader::<Hooked<B>>::open(&path, Some(w.flushed_offset())).unwrap();
+    Hooks::detach(&path);
+    assert!(Arc::ptr_eq(r.io().hooks(), &hooks) && Arc::ptr_eq(w.io().hooks(), &hooks));
+    hooks.reset_counts();
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&ran);
+    hooks.at(Point::after(Call::Read, 0), move || flag.store(true, Ordering::Relaxed));
+    assert_eq!(&*r.read_record(at, ReadHint::Random).unwrap(), b"by path");
+    assert!(ran.load(Ordering::Relaxed), "the actor armed on the path did not run");
+    // Handles opened at other paths get inert hooks of their own.
+    assert!(!Arc::ptr_eq(&Hooks::for_path(&h.dir().join("other.log")), &hooks));
 }

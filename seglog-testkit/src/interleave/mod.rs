@@ -44,8 +44,10 @@ mod checks;
 mod explore;
 mod files;
 mod hooked;
+mod stress;
 
 pub use checks::*;
 pub use explore::{Explored, Schedule, explore};
 pub use files::*;
 pub use hooked::{Actor, Call, Hooked, Hooks, Phase, Point};
+pub use stress::readers_see_only_durable_records_under_stress;
