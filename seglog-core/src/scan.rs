@@ -54,7 +54,7 @@ pub struct Iter<'r, B: SegmentIo> {
     /// The start offset and read-ahead; `offset` is set per read.
     at: At,
     pos: u64,
-    /// The truncation generation of the last read: the run was verified under it.
+    /// The truncation generation of the last seqlocked read: the run was read under it.
     generation: u64,
     /// The run ends here: the window's (or mapping's) bytes from `pos` up to here were read
     /// under `generation`, below the end visible then.
