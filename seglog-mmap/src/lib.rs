@@ -37,18 +37,21 @@ fn map_whole(file: &File, size: u64) -> io::Result<Mmap> {
     // SAFETY: the mapping is read-only and shared; `len` is the file's length now (the
     // caller read it from its metadata), and seglog never shrinks a segment file.
     // Slices of it reach safe code only as the records of a reader made by
-    // `Writer::reader` on this same handle (core's `Window` borrows from the map for no
-    // one else: recovery, truncation's walk, closed readers and followers go through
-    // `read_at`, i.e. `pread`). Each such record pins its bytes for its whole life (the
-    // pin is released by its `Drop`, and `Record::data` borrows from the record), and the
-    // only in-place change seglog makes to bytes a reader may see, `Writer::truncate`,
-    // bumps the generation and then waits until no pin covers the cut before writing
-    // (seglog-core/src/flushed.rs states the protocol; tests/loom.rs model-checks it).
-    // Appends write only past every reader's visible end. No other writer can change the
-    // file meanwhile: this handle, which every such reader shares, holds the exclusive
-    // writer lock until the last of them is dropped. Changes by programs that ignore the
-    // lock, or a truncation of the file by another process (SIGBUS on access), are outside
-    // this contract, as for every memory map.
+    // `Writer::reader` on this same handle; everything else (recovery, truncation's walk,
+    // closed readers, followers, `read_at`) reads through `pread`. Each such record pins
+    // its bytes for its whole life (released by its `Drop`; `Record::data` borrows from
+    // the record), and the only in-place change seglog makes to bytes a reader may see,
+    // `Writer::truncate`, bumps the generation and then waits until no pin covers the cut
+    // before writing (seglog-core/src/flushed.rs states the protocol, tests/loom.rs
+    // model-checks it). Appends write only past every reader's visible end. Before
+    // pinning, core reads a record's bytes optimistically and discards them if the
+    // generation moved meanwhile (a seqlock read): that read may overlap a truncation's
+    // `pwrite`, the kernel changing file-backed memory as with any shared mapping, and
+    // only a record whose bytes the pin then holds still is handed out. No other seglog
+    // writer can change the file meanwhile: this handle, which every such reader shares,
+    // holds the exclusive writer lock until the last of them is dropped. Changes by
+    // programs that ignore the lock, or a truncation of the file by another process
+    // (SIGBUS on access), are outside this contract, as for every memory map.
     let map = unsafe { memmap2::MmapOptions::new().len(len).map(file)? };
     Ok(map)
 }
