@@ -37,6 +37,7 @@ pub struct Header {
 
 impl Header {
     /// Bytes the whole record occupies on disk: header plus payload.
+    #[inline]
     pub fn record_len(&self) -> u64 {
         HEADER_LEN as u64 + u64::from(self.payload_len)
     }
@@ -47,11 +48,13 @@ impl Header {
     }
 
     /// [`verify`](Self::verify) through a [`CrcCache`], for readers of many records.
+    #[inline]
     pub fn verify_cached(&self, payload: &[u8], cache: &mut CrcCache) -> Result<(), Corruption> {
         self.check_crc(cache.record_crc(self.len_bytes, payload))
     }
 
     /// Compares a computed record checksum with the stored one.
+    #[inline]
     pub fn check_crc(&self, computed: u32) -> Result<(), Corruption> {
         if computed == self.crc { Ok(()) } else { Err(Corruption::ChecksumMismatch { stored: self.crc, computed }) }
     }
@@ -117,6 +120,7 @@ pub fn encode_header_kind(payload: &[u8], continues_batch: bool) -> [u8; HEADER_
 }
 
 /// Decodes a header. `Ok(None)` is the all-zero header that ends the records.
+#[inline]
 pub fn decode_header(bytes: [u8; HEADER_LEN]) -> Result<Option<Header>, Corruption> {
     if bytes == [0; HEADER_LEN] {
         return Ok(None);
@@ -134,6 +138,7 @@ pub fn decode_header(bytes: [u8; HEADER_LEN]) -> Result<Option<Header>, Corrupti
 }
 
 /// Decodes the header at the start of `bytes`, which must hold at least 8 bytes.
+#[inline]
 pub fn decode_prefix(bytes: &[u8]) -> Result<Option<Header>, Corruption> {
     match bytes.first_chunk::<HEADER_LEN>() {
         Some(h) => decode_header(*h),

@@ -11,6 +11,9 @@
 //!   bytes below it, **R-pin** (mapped records only) store the pin, **R-fence** (`fence
 //!   (Acquire)`, `fence(SeqCst)` after a pin), **R-check** reload the generation; if it
 //!   moved, drop the pin and start again.
+//! - Reader, scan (`scan.rs`): the above once per window; for each later record in the
+//!   bytes that read covered, only R-pin, R-fence and R-check against the generation it
+//!   loaded ([`FlushedOffset::recheck`]): a truncation since then sends it back to the top.
 //!
 //! Loading the generation before the end is what makes the end belong to that generation:
 //! the other order can pair an end from before a truncation with bytes from after it.
@@ -213,29 +216,44 @@ impl FlushedOffset {
         loop {
             let view = self.view();
             let out = attempt(view);
-            let pinned = match (&out, pin) {
-                (Ok((_, Some(end))), Some(slot)) => {
-                    slot.hold(*end);
-                    // SeqCst: orders the pin before R-check against W-bump and W-scan (see `cut`).
-                    fence(Ordering::SeqCst);
-                    Some(slot)
-                }
-                _ => {
-                    // Acquire: if the attempt read a byte changed after W-bump, R-check below
-                    // sees the bump (pairs with the fence in `cut`).
-                    fence(Ordering::Acquire);
-                    None
-                }
+            let claim = match (&out, pin) {
+                (Ok((_, Some(end))), Some(slot)) => Some((slot, *end)),
+                _ => None,
             };
-            // R-check. Relaxed: ordered by the fence above.
-            if self.0.generation.load(Ordering::Relaxed) == view.generation {
+            if self.recheck(view.generation, claim) {
                 return out.map(|(value, _)| (value, view));
             }
-            if let Some(slot) = pinned {
-                // Not ours any more; a waiting truncation may go on.
-                slot.release();
+        }
+    }
+
+    /// R-pin, R-fence, R-check: true if no truncation came since `generation` was loaded
+    /// (R-gen) and what was read under it was read; with a `claim`, the pin also holds the
+    /// bytes up to its end from now until released. The second half of
+    /// [`read_stable`](Self::read_stable), and all a scan does per record it verified
+    /// earlier under `generation` (`scan.rs`): one load when nothing was cut.
+    #[inline]
+    pub(crate) fn recheck(&self, generation: u64, claim: Option<(&PinSlot, u64)>) -> bool {
+        match claim {
+            Some((slot, end)) => {
+                slot.hold(end);
+                // SeqCst: orders the pin before R-check against W-bump and W-scan (see `cut`).
+                fence(Ordering::SeqCst);
+            }
+            None => {
+                // Acquire: if what was read saw a byte changed after W-bump, R-check below
+                // sees the bump (pairs with the fence in `cut`).
+                fence(Ordering::Acquire);
             }
         }
+        // R-check. Relaxed: ordered by the fence above.
+        if self.0.generation.load(Ordering::Relaxed) == generation {
+            return true;
+        }
+        if let Some((slot, _)) = claim {
+            // Not ours any more; a waiting truncation may go on.
+            slot.release();
+        }
+        false
     }
 
     /// The lowest cut made since generation `since`, if any.

@@ -139,6 +139,7 @@ impl AlignedBuf {
     }
 
     /// The region last returned by [`region`](Self::region), without clearing it.
+    #[inline]
     pub fn get(&self) -> &[u8] {
         self.raw.get(self.skip..self.skip + self.len).unwrap_or(&[])
     }

@@ -14,6 +14,7 @@ pub mod log;
 mod reader;
 mod record;
 mod recovery;
+mod scan;
 pub mod sidecar;
 mod sync;
 mod window;

@@ -10,6 +10,7 @@ use crate::flushed::{FlushedOffset, Pin, PinSlot, View};
 use crate::io::{OpenSegment, SegmentIo};
 pub use crate::record::Record;
 use crate::recovery::walk;
+pub use crate::scan::Iter;
 use crate::window::Window;
 use crate::writer::io_error;
 
@@ -37,7 +38,7 @@ pub enum ReadHint {
 }
 
 #[derive(Clone, Debug)]
-enum Bound {
+pub(crate) enum Bound {
     /// A segment with a writer: readers see up to its flushed offset.
     Live(FlushedOffset),
     /// A closed segment: readers see the valid records found when it was opened.
@@ -48,7 +49,7 @@ impl Bound {
     /// Runs `attempt` against what is visible until it ran with no truncation in between
     /// ([`FlushedOffset::read_stable`]); a closed segment never changes.
     #[inline]
-    fn read_stable<T>(
+    pub(crate) fn read_stable<T>(
         &self,
         pin: Option<&PinSlot>,
         mut attempt: impl FnMut(View) -> Result<(T, Option<u64>)>,
@@ -59,6 +60,15 @@ impl Bound {
                 let view = View { generation: 0, end: *end };
                 attempt(view).map(|(value, _)| (value, view))
             }
+        }
+    }
+
+    /// [`FlushedOffset::recheck`]: true if what was read under `generation` still stands.
+    #[inline]
+    pub(crate) fn recheck(&self, generation: u64, claim: Option<(&PinSlot, u64)>) -> bool {
+        match self {
+            Bound::Live(f) => f.recheck(generation, claim),
+            Bound::Closed { .. } => true,
         }
     }
 }
@@ -82,11 +92,11 @@ pub struct Reader<B: SegmentIo> {
 
 /// A reader's buffer and checksum cache.
 #[derive(Debug, Default)]
-struct Fetch {
-    window: Window,
+pub(crate) struct Fetch {
+    pub(crate) window: Window,
     /// The truncation generation the window was filled under.
     generation: u64,
-    crc: CrcCache,
+    pub(crate) crc: CrcCache,
 }
 
 impl<B: OpenSegment> Reader<B> {
@@ -190,7 +200,9 @@ impl<B: SegmentIo> Reader<B> {
         let at = At { start: self.start_offset(), offset, ahead: ahead(&*self.io, hint) };
         let (io, fetch, pin) = (&*self.io, &mut self.fetch, self.pin.as_ref().map(Pin::slot));
         let (found, view) = self.bound.read_stable(pin, |view| {
-            let found = fetch.check_record(io, pin.is_some(), at, view)?;
+            // Asked for once per attempt, before any byte of it is read.
+            let map = if pin.is_some() { io.mapped() } else { None };
+            let found = fetch.check_record(io, map, at, view)?;
             Ok((found, Some(offset + found.0.record_len())))
         })?;
         fetch.record(io, at, found, view.end, pin)
@@ -203,7 +215,9 @@ impl<B: SegmentIo> Reader<B> {
             Bound::Live(f) => f.generation(),
             Bound::Closed { .. } => 0,
         };
-        Iter { reader: self, pos: start, generation }
+        let start_offset = self.start_offset();
+        let at = At { start: start_offset, offset: start, ahead: ahead(&*self.io, ReadHint::Sequential) };
+        Iter::new(&*self.io, &self.bound, &mut self.fetch, self.pin.as_ref().map(Pin::slot), at, generation)
     }
 
     /// Reads `buf.len()` bytes from offset 0: the application's region before the start
@@ -237,13 +251,13 @@ impl<B: SegmentIo> Reader<B> {
 
 /// Where a read starts and how far it reads ahead.
 #[derive(Clone, Copy, Debug)]
-struct At {
-    start: u64,
-    offset: u64,
-    ahead: usize,
+pub(crate) struct At {
+    pub(crate) start: u64,
+    pub(crate) offset: u64,
+    pub(crate) ahead: usize,
 }
 
-fn ahead<B: SegmentIo + ?Sized>(io: &B, hint: ReadHint) -> usize {
+pub(crate) fn ahead<B: SegmentIo + ?Sized>(io: &B, hint: ReadHint) -> usize {
     match hint {
         ReadHint::Random => RANDOM_AHEAD,
         ReadHint::Sequential if io.alignment() > 1 => DIRECT_SEQUENTIAL_AHEAD,
@@ -252,16 +266,16 @@ fn ahead<B: SegmentIo + ?Sized>(io: &B, hint: ReadHint) -> usize {
 }
 
 /// A verified record's header, and its bytes if they are the mapping's.
-type Found<'a> = (Header, Option<&'a [u8]>);
+pub(crate) type Found<'a> = (Header, Option<&'a [u8]>);
 
 impl Fetch {
-    /// Reads and verifies the record at `at.offset` below `view.end`: from the mapping if
-    /// `zero_copy` (returning its bytes), else through the window (where its bytes stay).
+    /// Reads and verifies the record at `at.offset` below `view.end`: from `map` if it is
+    /// the mapping (returning its bytes), else through the window (where its bytes stay).
     #[inline]
-    fn check_record<'a, B: SegmentIo + ?Sized>(
+    pub(crate) fn check_record<'a, B: SegmentIo + ?Sized>(
         &mut self,
         io: &'a B,
-        zero_copy: bool,
+        map: Option<&'a [u8]>,
         at: At,
         view: View,
     ) -> Result<Found<'a>> {
@@ -281,8 +295,6 @@ impl Fetch {
             return Err(corrupt(Corruption::ShortHeader));
         }
         let read_err = |e| io_error(io.path(), "reading record", offset, e);
-        // Asked for once per attempt, before any byte of it is read.
-        let map = if zero_copy { io.mapped() } else { None };
         let header_bytes = match map {
             Some(map) => mapped_range(map, offset, HEADER_LEN).map_err(read_err)?,
             None => self.window.get(io, offset, HEADER_LEN, at.ahead, end).map_err(read_err)?,
@@ -333,61 +345,9 @@ impl Fetch {
 }
 
 /// `len` bytes of the mapping at `offset`.
-fn mapped_range(map: &[u8], offset: u64, len: usize) -> std::io::Result<&[u8]> {
+pub(crate) fn mapped_range(map: &[u8], offset: u64, len: usize) -> std::io::Result<&[u8]> {
     usize::try_from(offset)
         .ok()
         .and_then(|at| map.get(at..at.checked_add(len)?))
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "segment is shorter than its size"))
-}
-
-/// Iterates records in order; see [`Reader::iter`].
-///
-/// Not a `std::iter::Iterator`: each record borrows the reader's buffer until the next
-/// call. When it reaches the visible end, [`next_record`](Self::next_record) returns
-/// `Ok(None)`; records synced later are returned by later calls.
-///
-/// If the writer truncates the segment below the iterator's position, the next call
-/// returns [`Error::Truncated`], also when the truncation lands while that call reads; a
-/// truncation at or past its position does not disturb it.
-pub struct Iter<'r, B: SegmentIo> {
-    reader: &'r mut Reader<B>,
-    pos: u64,
-    generation: u64,
-}
-
-impl<B: SegmentIo> Iter<'_, B> {
-    /// The next record, `Ok(None)` at the visible end, or an error naming the offset.
-    pub fn next_record(&mut self) -> Result<Option<Record<'_>>> {
-        let (pos, since) = (self.pos, self.generation);
-        let reader = &mut *self.reader;
-        let at = At { start: reader.start_offset(), offset: pos, ahead: ahead(&*reader.io, ReadHint::Sequential) };
-        let (io, fetch, pin) = (&*reader.io, &mut reader.fetch, reader.pin.as_ref().map(Pin::slot));
-        let bound = &reader.bound;
-        let (found, view) = bound.read_stable(pin, |view| {
-            if view.generation != since
-                && let Bound::Live(f) = bound
-                && let Some(cut) = f.lowest_cut_since(since)
-                && cut < pos
-            {
-                // Checked on every attempt, so a truncation during this call is reported
-                // now rather than read past into the new history.
-                return Err(Error::Truncated { path: io.path().to_path_buf(), offset: pos, truncated_to: cut });
-            }
-            if pos >= view.end && pos >= at.start {
-                return Ok((None, None));
-            }
-            let found = fetch.check_record(io, pin.is_some(), at, view)?;
-            Ok((Some(found), Some(pos + found.0.record_len())))
-        })?;
-        self.generation = view.generation;
-        let Some(found) = found else { return Ok(None) };
-        let record = fetch.record(io, at, found, view.end, pin)?;
-        self.pos = record.next_offset();
-        Ok(Some(record))
-    }
-
-    /// Where the next record is expected.
-    pub fn position(&self) -> u64 {
-        self.pos
-    }
 }

@@ -31,6 +31,14 @@ impl Window {
         self.len = 0;
     }
 
+    /// The cached bytes and the file offset of the first: what a scan verifies records in
+    /// without a lookup per record.
+    #[inline]
+    pub(crate) fn cached(&self) -> (u64, &[u8]) {
+        let bytes = self.buf.get().get(self.start..self.start + self.len).unwrap_or_default();
+        (self.off, bytes)
+    }
+
     /// Returns exactly the bytes `[off, off + len)`, which must lie below `limit`. On a miss,
     /// reads `ahead` bytes from `off` (never past `limit`) in one backend call.
     pub(crate) fn get<'a, B: SegmentIo + ?Sized>(

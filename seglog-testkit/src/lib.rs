@@ -19,6 +19,7 @@ pub mod logcrash;
 mod mem;
 pub mod model;
 pub mod recovery_rules;
+pub mod scan;
 pub mod simdir;
 mod sparse;
 pub mod truncation;
@@ -209,6 +210,14 @@ macro_rules! __suites {
                 wrong_start_offset_is_named,
                 scan_reads_only_what_may_hold_data,
                 valid_record_past_a_hole_is_found,
+            );
+        }
+        mod scan {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__checks!(scan, $harness;
+                scan_notices_truncation_between_records_of_one_window,
+                scan_sees_truncation_at_every_point,
             );
         }
     };
