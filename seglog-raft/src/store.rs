@@ -182,6 +182,9 @@ where
     if last.as_ref().is_none_or(|l| c.index() > l.index()) {
         return Ok(None);
     }
+    if index.position(c.index(), reader)?.is_none() {
+        return Ok(None);
+    }
     let held = read_log_id::<C, B>(index, reader, c.index())?;
     Ok((held == c).then_some(c))
 }

@@ -29,6 +29,14 @@ pub enum Op {
         to: u64,
     },
     Vote(u64),
+    /// Append entries `from..=to` of `term` and save a vote for `vote` without waiting for
+    /// the append's callback: the vote must not be durable without the entries.
+    AppendThenVote {
+        term: u64,
+        from: u64,
+        to: u64,
+        vote: u64,
+    },
     Commit {
         term: u64,
         index: u64,
@@ -62,6 +70,8 @@ pub fn scenario() -> Vec<Op> {
         Vote(4),
         TruncateAfter(Some((3, 95))),
         Append { term: 4, from: 96, to: 110 },
+        AppendThenVote { term: 4, from: 111, to: 130, vote: 5 },
+        AppendThenVote { term: 5, from: 131, to: 133, vote: 6 },
     ]
 }
 
@@ -108,6 +118,20 @@ pub async fn apply<S: RaftLogStorage<C>>(store: &mut S, model: &mut Model, op: &
             for rx in waits {
                 rx.await.map_err(|_| io::Error::other("callback dropped"))??;
             }
+            Ok(ids)
+        }
+        Op::AppendThenVote { term, from, to, vote } => {
+            let entries: Vec<_> = (from..=to).map(|j| entry(term, j)).collect();
+            let ids: Vec<_> = entries.iter().map(|e| e.log_id()).collect();
+            for e in &entries {
+                model.entries.insert(e.index(), e.log_id());
+            }
+            let (tx, rx) = C::oneshot();
+            store.append(entries, IOFlushed::signal(tx)).await?;
+            let vote = Vote::new(vote, 1);
+            store.save_vote(&vote).await?;
+            model.vote = Some(vote);
+            rx.await.map_err(|_| io::Error::other("callback dropped"))??;
             Ok(ids)
         }
         Op::Vote(term) => {
