@@ -164,6 +164,8 @@ pub fn log_verify_walks_every_segment<B: OpenSegment>(h: &mut FileHarness<B>) {
     assert!(e.to_string().contains(&name), "{e}");
     let e = Log::<B>::open(&dir, small().check_sealed(true)).unwrap_err();
     assert!(e.to_string().contains(&name), "{e}");
+    let e = Log::<B>::open(&dir, small().recovery_mode(RecoveryMode::Strict)).unwrap_err();
+    assert!(e.to_string().contains(&name), "{e}");
     // Without the check, opening costs O(segments) and reading the damaged record fails.
     let log = Log::<B>::open(&dir, small()).unwrap();
     let e = log.reader().read_record(segs[1].first_position).unwrap_err();

@@ -26,7 +26,13 @@ use crate::simdir::SimDir;
 use crate::util::{Rng, payload};
 
 mod check;
+mod race;
 mod target;
+
+pub use race::readers_at_every_event;
+
+/// A log in a simulated directory.
+type SimLog = Log<crate::simdir::SimFile, SimDir>;
 
 use check::{check_flipped, check_image};
 pub use target::{FsTarget, LogTarget, SimTarget};
@@ -134,9 +140,17 @@ pub fn workload(rng: &mut Rng) -> Vec<LogStep> {
 }
 
 /// Runs `steps` on `dir`, returning each step's phase.
-fn run(dir: &SimDir, steps: &[LogStep], salt: u64, precreate: bool) -> Result<Vec<Phase>, String> {
+/// `opened` is called with each log opened (a reader per open, say).
+fn run(
+    dir: &SimDir,
+    steps: &[LogStep],
+    salt: u64,
+    precreate: bool,
+    opened: &mut dyn FnMut(&SimLog),
+) -> Result<Vec<Phase>, String> {
     let options = options().precreate(precreate);
     let mut log = Log::open_in(dir.clone(), options).map_err(|e| e.to_string())?;
+    opened(&log);
     let mut model = Model::default();
     // A crash while the log is being created must leave an empty log (or none).
     let mut phases = vec![Phase { events: (0, dir.events()), before: model.clone(), after: model.clone() }];
@@ -188,11 +202,13 @@ fn run(dir: &SimDir, steps: &[LogStep], salt: u64, precreate: bool) -> Result<Ve
             LogStep::Reopen => {
                 drop(log);
                 log = Log::open_in(dir.clone(), options).map_err(|e| e.to_string())?;
+                opened(&log);
                 let got = read_all(&mut log.reader());
                 let end = log.end_position();
                 model.records.retain(|r| r.0 < end);
-                if got.len() != model.records.len() {
-                    return Err(format!("reopen found {} records, the model {}", got.len(), model.records.len()));
+                let want: Vec<(u64, Vec<u8>)> = model.records.iter().map(|r| (r.0, r.1.clone())).collect();
+                if got != want {
+                    return Err(format!("reopen found {} records, not the model's {}", got.len(), want.len()));
                 }
                 model.acked_end = end;
                 model.start = log.start_position();
@@ -215,7 +231,7 @@ pub fn explore<T: LogTarget>(target: &mut T, seed: u64, states: usize) -> LogExp
         let precreate = wrng.chance(50);
         let dir = SimDir::new(target.alignment());
         dir.capture_randomly(wrng.next_u64(), ONE_IN);
-        let phases = run(&dir, &steps, wseed, precreate).unwrap_or_else(|e| {
+        let phases = run(&dir, &steps, wseed, precreate, &mut |_| {}).unwrap_or_else(|e| {
             panic!("workload {wseed:#x} (precreate {precreate}) failed without a crash: {e}\n{steps:?}")
         });
         stats.workloads += 1;

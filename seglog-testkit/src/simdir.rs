@@ -32,6 +32,16 @@ struct FileState {
 
 type FileRef = Arc<Mutex<FileState>>;
 
+/// What [`SimDir::set_hook`] runs.
+#[derive(Clone)]
+struct Hook(Arc<dyn Fn(u64) + Send + Sync>);
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hook")
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -58,6 +68,8 @@ struct Core {
     capture_at: Mutex<BTreeSet<u64>>,
     /// Captures each event with probability 1 / the number, drawing from the generator.
     sampler: Mutex<Option<(Rng, usize)>>,
+    /// Runs after every event, in the thread that made it, with the event's number.
+    hook: Mutex<Option<Hook>>,
     captured: Mutex<Vec<(u64, DirSnapshot)>>,
 }
 
@@ -69,6 +81,11 @@ impl Core {
             *events += 1;
             *events
         };
+        // Cloned out, so the hook may use the directory (read files, say) without deadlock.
+        let hook = lock(&self.hook).clone();
+        if let Some(Hook(hook)) = hook {
+            hook(n);
+        }
         let sampled = lock(&self.sampler).as_mut().is_some_and(|(rng, one_in)| rng.below(*one_in) == 0);
         if sampled || lock(&self.capture_at).contains(&n) {
             let snap = self.snapshot();
@@ -229,6 +246,12 @@ impl SimDir {
     /// event numbers would not name the same moments from run to run).
     pub fn capture_randomly(&self, seed: u64, one_in: usize) {
         *lock(&self.core.sampler) = Some((Rng::new(seed), one_in.max(1)));
+    }
+
+    /// Runs `hook` after every later event (with its number), in the thread that made it,
+    /// before that thread goes on: another actor (a reader, say) at every step of the writer.
+    pub fn set_hook(&self, hook: impl Fn(u64) + Send + Sync + 'static) {
+        *lock(&self.core.hook) = Some(Hook(Arc::new(hook)));
     }
 
     /// The captured states, as (event, snapshot), taking them.

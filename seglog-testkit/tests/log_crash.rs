@@ -34,3 +34,12 @@ log_crash_tests!(mem_aligned, SimTarget::new(4096));
 log_crash_tests!(file, FsTarget::<FileIo>::new_in(DIR, 1));
 log_crash_tests!(mmap, FsTarget::<MmapIo>::new_in(DIR, 1));
 log_crash_tests!(direct, FsTarget::<DirectIo>::new_in(DIR, 4096));
+
+/// A reader after every event of the writer (forced interleavings, in memory).
+#[test]
+fn readers_at_every_event() {
+    let seed = env_number("SEGLOG_CRASH_SEED", 0x10_6c4a5);
+    let checked = seglog_testkit::logcrash::readers_at_every_event(seed, 150);
+    println!("log readers: {checked} whole-log reads checked, one after every writer event");
+    assert!(checked > 1000);
+}

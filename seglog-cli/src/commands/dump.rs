@@ -20,6 +20,9 @@ const PREVIEW: usize = 48;
 /// is the command whose exit code does.
 pub fn run<B: OpenSegment>(args: &DumpArgs) -> Result<u8, Failure> {
     let segment = &args.segment;
+    if super::logdir::is_log(&segment.path) {
+        return super::logdir::dump::<B>(args);
+    }
     let report = seglog::core::verify_path::<B>(&segment.path, segment.start_offset)?;
     let mut reader = Reader::<B>::open_closed(&segment.path, segment.start_offset)?;
     let from = args.from.unwrap_or(segment.start_offset);
@@ -109,14 +112,14 @@ struct RecordJson<'a> {
 }
 
 /// The first [`PREVIEW`] bytes, quoted, with anything unprintable escaped; `...` marks a cut.
-fn preview(payload: &[u8]) -> String {
+pub(super) fn preview(payload: &[u8]) -> String {
     let shown = payload.get(..PREVIEW).unwrap_or(payload);
     let cut = if shown.len() < payload.len() { "..." } else { "" };
     format!("\"{}\"{cut}", shown.escape_ascii())
 }
 
 /// Lower-case hex, two digits a byte.
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     let mut text = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         // Writing to a String cannot fail.

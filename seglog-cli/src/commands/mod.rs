@@ -22,6 +22,7 @@ mod bench;
 mod create;
 mod dump;
 mod follow;
+mod logdir;
 mod stat;
 mod verify;
 

@@ -14,6 +14,9 @@ use crate::size::format_size;
 /// Prints the segment's size, header region, used and free bytes, record count, payload
 /// length statistics and the state of its tail.
 pub fn run<B: OpenSegment>(args: &SegmentArgs) -> Result<u8, Failure> {
+    if super::logdir::is_log(&args.path) {
+        return super::logdir::stat::<B>(args);
+    }
     let report = seglog::core::verify_path::<B>(&args.path, args.start_offset)?;
     let mut reader = Reader::<B>::open_closed(&args.path, args.start_offset)?;
     let size = reader.io().size();

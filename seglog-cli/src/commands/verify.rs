@@ -14,6 +14,9 @@ use crate::report::{Tail, describe, done, plan};
 /// Scans the segment without writing to it or locking it, prints what it found and what
 /// `recover` would do, and exits 0 (clean), 1 (torn tail) or 2 (valid records after damage).
 pub fn verify<B: OpenSegment>(args: &SegmentArgs) -> Result<u8, Failure> {
+    if super::logdir::is_log(&args.path) {
+        return super::logdir::verify::<B>(args);
+    }
     let report = {
         let _progress = Progress::spinner("verifying");
         seglog::core::verify_path::<B>(&args.path, args.start_offset)?

@@ -6,6 +6,7 @@
 //! usage errors.
 
 mod errors;
+mod logdir;
 mod records;
 mod recovery;
 

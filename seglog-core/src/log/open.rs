@@ -62,7 +62,9 @@ pub(super) fn open<B: SegmentIo, D: LogDir<Io = B>>(dir: D, options: LogOptions)
         }
         Some(tail) => {
             let meta = scan.meta.ok_or_else(|| file_error(&root, scan::META, 0, "missing"))?;
-            let sealed = sealed_entries(&dir, chain, &tail.header, options.check_sealed)?;
+            // Strict refuses damage in any segment, so it walks the sealed ones too.
+            let check = options.check_sealed || options.recovery_mode == crate::recovery::RecoveryMode::Strict;
+            let sealed = sealed_entries(&dir, chain, &tail.header, check)?;
             let Link { name, header, io } = tail;
             drop(io);
             let io = dir.open_writer(&name).map_err(|e| match e.kind() {
@@ -152,6 +154,31 @@ fn sealed_entry<D: LogDir>(
         records: Some(records),
     };
     Ok((entry, info))
+}
+
+/// A reader of the log in `dir` that writes nothing and takes no lock (see
+/// [`LogReader::open`](super::LogReader::open)): sealed segments bounded by the chain, the
+/// tail by walking its valid records now.
+pub(super) fn read_only<D: LogDir>(dir: &D) -> Result<super::LogReader<D::Io>> {
+    let root = dir.path();
+    let scan = scan::scan(dir)?;
+    let meta = scan.meta.ok_or_else(|| file_error(root, scan::META, 0, "missing: not a log directory"))?;
+    let mut chain = scan.chain;
+    let Some(tail) = chain.pop() else {
+        return Err(file_error(root, &super::segment_name(meta.start_seq), 0, "missing: the log has no segment"));
+    };
+    let mut entries = sealed_entries(dir, chain, &tail.header, false)?;
+    let h = tail.header;
+    entries.push(Entry {
+        seq: h.seq,
+        path: root.join(&tail.name),
+        base_position: h.base_position,
+        base_record: h.base_record,
+        reader: Reader::closed(Arc::new(tail.io), DATA_START)?,
+        records: None,
+    });
+    let shared = Arc::new(Shared::new(root.to_path_buf(), Table { start_position: meta.start_position, entries }));
+    Ok(super::LogReader::new(shared))
 }
 
 /// Walks a log read-only (see [`Log::verify`]).

@@ -37,8 +37,10 @@ impl LogOptions {
         self
     }
 
-    /// How the tail segment is recovered on open: [`RecoveryMode::Strict`] refuses to open
-    /// (changing nothing) when valid records follow damage; `Truncate` keeps the valid prefix.
+    /// How the log is recovered on open: [`RecoveryMode::Strict`] refuses to open (changing
+    /// nothing) when valid records follow damage, in the tail or in any sealed segment (which
+    /// it walks, as [`check_sealed`](Self::check_sealed) does); `Truncate` keeps the tail's
+    /// valid prefix.
     pub fn recovery_mode(mut self, mode: RecoveryMode) -> Self {
         self.recovery_mode = mode;
         self
@@ -51,7 +53,7 @@ impl LogOptions {
     }
 
     /// Also walk every sealed segment on open, failing if one is damaged: O(bytes in the
-    /// log) instead of O(segments). Sealed segments were synced before their successor
+    /// log) instead of O(segments). Always on in [`RecoveryMode::Strict`]. Sealed segments were synced before their successor
     /// existed, so only media corruption can damage them; [`Log::verify`](super::Log::verify)
     /// checks them without opening the log.
     pub fn check_sealed(mut self, on: bool) -> Self {

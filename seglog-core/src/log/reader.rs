@@ -36,6 +36,11 @@ impl<'a> LogRecord<'a> {
     pub fn continues_batch(&self) -> bool {
         self.record.continues_batch()
     }
+
+    /// The stored CRC32C (verified: it matches the record).
+    pub fn crc(&self) -> u32 {
+        self.record.crc()
+    }
 }
 
 impl Deref for LogRecord<'_> {
@@ -64,13 +69,34 @@ pub struct LogReader<B: SegmentIo> {
     generation: u64,
     /// This reader's own reader of each segment, by table index, made on first use.
     segments: Vec<Option<Reader<B>>>,
+    /// The segment last read and its positions `[base, next base)`: a scan looks the
+    /// segment up once per segment, not once per record.
+    current: (usize, u64, u64),
+}
+
+impl<B: crate::io::OpenSegment> LogReader<B> {
+    /// A reader of the log in `dir` that writes nothing and takes no lock, for tools and
+    /// other processes. It sees the records as they are now: sealed segments up to their
+    /// durable ends, and the tail up to the end of its valid records, walked when opening.
+    /// While a writer has the log open, that walk can include records it has written but
+    /// not yet synced, and the reader does not see later ones.
+    pub fn open(dir: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = dir.as_ref();
+        let fs = super::FsDir::<B>::existing(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            op: "opening the log directory",
+            offset: 0,
+            source: e,
+        })?;
+        super::open::read_only(&fs)
+    }
 }
 
 impl<B: SegmentIo> LogReader<B> {
     pub(crate) fn new(shared: Arc<Shared<B>>) -> Self {
         let (table, generation) = shared.load();
         let segments = table.entries.iter().map(|_| None).collect();
-        Self { shared, table, generation, segments }
+        Self { shared, table, generation, segments, current: (0, 1, 0) }
     }
 
     /// A second reader of the same log with its own buffers, for another thread.
@@ -120,7 +146,17 @@ impl<B: SegmentIo> LogReader<B> {
             return Err(Error::Purged { path: self.shared.dir.clone(), position, start: table.start_position });
         }
         let end = table.end_position();
-        let found = table.find(position).filter(|_| position < end);
+        let (cached, base, next) = self.current;
+        let found = if base <= position && position < next && position < end {
+            Some(cached)
+        } else {
+            let found = table.find(position).filter(|_| position < end);
+            if let Some(i) = found {
+                let next = table.entries.get(i + 1).map_or(u64::MAX, |e| e.base_position);
+                self.current = (i, table.entries.get(i).map_or(0, |e| e.base_position), next);
+            }
+            found
+        };
         let Some(index) = found else {
             return Err(Error::NotVisible {
                 path: self.shared.dir.clone(),

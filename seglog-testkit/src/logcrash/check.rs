@@ -53,7 +53,7 @@ pub(super) fn check_image<T: LogTarget>(
 }
 
 /// Properties 1 and 2 against the phase's models.
-fn check_records(got: &[(u64, Vec<u8>)], start: u64, end: u64, phase: &Phase) -> Result<(), String> {
+pub(super) fn check_records(got: &[(u64, Vec<u8>)], start: u64, end: u64, phase: &Phase) -> Result<(), String> {
     let (b, a) = (&phase.before, &phase.after);
     let longest = if a.records.len() > b.records.len() { &a.records } else { &b.records };
     let first = got.first().map_or(end, |g| g.0);

@@ -12,7 +12,7 @@ pub(super) enum SnapOp {
     Remove(String),
 }
 
-/// A captured state of a [`SimDir`]: what a crash at that moment could leave.
+/// A captured state of a [`SimDir`](super::SimDir): what a crash at that moment could leave.
 #[derive(Clone, Debug)]
 pub struct DirSnapshot {
     pub(super) durable: BTreeMap<String, usize>,

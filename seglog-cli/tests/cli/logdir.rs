@@ -1,0 +1,52 @@
+//! `verify`, `stat` and `dump` given a log directory instead of a segment file.
+
+use seglog::{Log, LogOptions};
+
+use super::*;
+
+/// A log of 3 records in 8 KiB segments, the last two in a second segment.
+fn log(dir: &Path) -> PathBuf {
+    let path = dir.join("log");
+    let spawning = SPAWN.write().unwrap_or_else(PoisonError::into_inner);
+    let mut log = Log::open(&path, LogOptions::default().segment_size(8192).precreate(false)).unwrap();
+    log.append(&[b'a'; 4080]).unwrap();
+    log.append(b"two").unwrap();
+    log.append(b"three").unwrap();
+    log.sync().unwrap();
+    drop(log);
+    drop(spawning);
+    path
+}
+
+#[test]
+fn verify_stat_and_dump_take_a_log_directory() {
+    let dir = tempdir();
+    let path = log(dir.path());
+    let run = seglog(&["verify", s(&path)]);
+    let expected = format!(
+        "{}: a log of 2 segments\n  00000000000000000001.seg  positions [0, 4088), 1 record, sealed\n  00000000000000000002.seg  positions [4088, 4112), 2 records, tail\ntail: 2 records, end 4120: clean\n",
+        s(&path)
+    );
+    assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, expected.as_str(), ""));
+    let run = seglog(&["stat", s(&path)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("segments:       2\n") && run.stdout.contains("positions:      [0, 4112)\n"),
+        "{}",
+        run.stdout
+    );
+    let run = seglog(&["dump", s(&path), "--from", "4088"]);
+    let expected = format!(
+        "{:>12} {:>10} {:<8}  data\n{:>12} {:>10} {}  \"two\"\n{:>12} {:>10} {}  \"three\"\n",
+        "position",
+        "len",
+        "crc",
+        4088,
+        3,
+        crc(b"two"),
+        4099,
+        5,
+        crc(b"three")
+    );
+    assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, expected.as_str(), ""));
+}
