@@ -5,86 +5,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use openraft::alias::{SnapshotOf, VoteOf};
 use openraft::async_runtime::watch::WatchReceiver;
-use openraft::error::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
-use openraft::network::RPCOption;
-use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse};
 use openraft::type_config::TypeConfigExt;
-use openraft::{Config, Raft, RaftNetworkFactory, RaftNetworkV2, SnapshotPolicy};
+use openraft::{Config, Raft, SnapshotPolicy};
 use openraft_memstore::{ClientRequest, MemStateMachine, TypeConfig as C};
 use seglog_core::LogOptions;
 use seglog_raft::LogStore;
 
-type Node = Raft<C, Arc<MemStateMachine>>;
-type SnapshotData = std::io::Cursor<Vec<u8>>;
+mod common;
 
-/// The nodes that are up, by id: a call to a node not in it is unreachable.
-#[derive(Clone, Default)]
-struct Router {
-    nodes: Arc<Mutex<BTreeMap<u64, Node>>>,
-}
-
-impl Router {
-    fn get(&self, id: u64) -> Option<Node> {
-        self.nodes.lock().unwrap().get(&id).cloned()
-    }
-}
-
-struct Connection {
-    router: Router,
-    target: u64,
-}
-
-fn unreachable(what: &str) -> Unreachable<C> {
-    Unreachable::new(&std::io::Error::other(what.to_string()))
-}
-
-impl Connection {
-    fn node(&self) -> Result<Node, Unreachable<C>> {
-        self.router.get(self.target).ok_or_else(|| unreachable("node is down"))
-    }
-}
-
-impl RaftNetworkFactory<C> for Router {
-    type Network = Connection;
-
-    async fn new_client(&mut self, target: u64, _node: &()) -> Connection {
-        Connection { router: self.clone(), target }
-    }
-}
-
-impl RaftNetworkV2<C> for Connection {
-    type SnapshotData = SnapshotData;
-
-    async fn append_entries(
-        &mut self,
-        rpc: AppendEntriesRequest<C>,
-        _option: RPCOption,
-    ) -> Result<AppendEntriesResponse<C>, RPCError<C>> {
-        let node = self.node()?;
-        node.append_entries(rpc).await.map_err(|e| RPCError::Network(NetworkError::new(&e)))
-    }
-
-    async fn vote(&mut self, rpc: VoteRequest<C>, _option: RPCOption) -> Result<VoteResponse<C>, RPCError<C>> {
-        let node = self.node()?;
-        node.vote(rpc).await.map_err(|e| RPCError::Network(NetworkError::new(&e)))
-    }
-
-    async fn full_snapshot(
-        &mut self,
-        vote: VoteOf<C>,
-        snapshot: SnapshotOf<C, SnapshotData>,
-        _cancel: impl Future<Output = ReplicationClosed> + Send + 'static,
-        _option: RPCOption,
-    ) -> Result<SnapshotResponse<C>, StreamingError<C>> {
-        let node = self.node()?;
-        node.install_full_snapshot(vote, snapshot).await.map_err(|e| StreamingError::Network(NetworkError::new(&e)))
-    }
-}
+use common::router::{Node, Router};
 
 fn config() -> Arc<Config> {
     let config = Config {

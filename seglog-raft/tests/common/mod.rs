@@ -15,6 +15,7 @@ use openraft::{RaftLogReader, Vote};
 use openraft_memstore::{ClientRequest, TypeConfig};
 
 pub mod faulty_dir;
+pub mod router;
 
 pub type C = TypeConfig;
 
