@@ -123,6 +123,20 @@ impl PosIndex {
         let drop = self.spans.iter().take_while(|s| s.first_index + s.count <= index + 1).count();
         let drop = drop.min(self.spans.len().saturating_sub(1));
         self.spans.drain(..drop);
+        // Forget the purged positions of a walked span too (the tail's grows with every
+        // append): the entries may still be on disk, but are never looked up again.
+        if let Some(span) = self.spans.first_mut()
+            && let Some(positions) = &mut span.positions
+            && span.first_index <= index
+        {
+            let gone = (index + 1 - span.first_index).min(span.count.saturating_sub(1));
+            positions.drain(..gone as usize);
+            span.first_index += gone;
+            span.count -= gone;
+            if let Some(&p) = positions.first() {
+                span.first_position = p;
+            }
+        }
     }
 
     /// Forgets everything (the log was emptied).
@@ -169,5 +183,39 @@ impl PosIndex {
         }
         span.positions = Some(positions);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: the tail's span kept the position of every entry appended since open,
+    /// purged or not, so memory grew with every append for as long as the store ran.
+    #[test]
+    fn purge_forgets_the_tail_spans_purged_positions() {
+        let mut index = PosIndex::default();
+        for i in 1..=100 {
+            index.push(i, i * 10).expect("consecutive");
+        }
+        index.purge(60);
+        assert_eq!((index.first(), index.next()), (Some(61), Some(101)));
+        assert_eq!(index.spans[0].positions.as_ref().map(Vec::len), Some(40));
+        assert_eq!(index.purge_point(61), Some(610));
+        index.push(101, 1010).expect("appends continue");
+        assert_eq!(index.purge_point(101), Some(1010));
+    }
+
+    #[test]
+    fn truncate_then_append_stays_consecutive() {
+        let mut index = PosIndex::default();
+        for i in 5..=20 {
+            index.push(i, i).expect("consecutive");
+        }
+        index.truncate(11);
+        assert_eq!(index.next(), Some(11));
+        assert!(index.push(12, 12).is_err(), "a gap is refused");
+        index.push(11, 99).expect("consecutive");
+        assert_eq!(index.purge_point(11), Some(99));
     }
 }
