@@ -12,6 +12,7 @@ pub mod fuzz;
 mod harness;
 pub mod log;
 pub mod log_damage;
+pub mod log_faults;
 pub mod logcrash;
 mod mem;
 pub mod model;
@@ -80,6 +81,7 @@ macro_rules! file_backend_tests {
                     log_crash_leftovers_never_resurrect,
                     log_strict_refuses_tail_damage,
                     log_verify_walks_every_segment,
+                    log_unaligned_segment_size_is_refused,
                 );
             }
         }

@@ -70,18 +70,21 @@ struct Core {
     sampler: Mutex<Option<(Rng, usize)>>,
     /// Runs after every event, in the thread that made it, with the event's number.
     hook: Mutex<Option<Hook>>,
+    /// When set, directory syncs fail (and make nothing durable).
+    fail_syncs: Mutex<bool>,
     captured: Mutex<Vec<(u64, DirSnapshot)>>,
 }
 
 impl Core {
     /// Counts one event and captures the state after it if asked to.
     fn event(&self) {
-        let n = {
-            let mut events = lock(&self.events);
-            *events += 1;
-            *events
-        };
-        // Cloned out, so the hook may use the directory (read files, say) without deadlock.
+        // Held to the end: the count, the hook and the capture are one step. Another
+        // thread's event (a background pre-creation) cannot slip between them, and
+        // `SimDir::events` waits, so a captured state is never later than its number says.
+        // Nothing here waits on an event while holding a file's or the directory's lock.
+        let mut events = lock(&self.events);
+        *events += 1;
+        let n = *events;
         let hook = lock(&self.hook).clone();
         if let Some(Hook(hook)) = hook {
             hook(n);
@@ -91,6 +94,7 @@ impl Core {
             let snap = self.snapshot();
             lock(&self.captured).push((n, snap));
         }
+        drop(events);
     }
 
     fn snapshot(&self) -> DirSnapshot {
@@ -254,6 +258,11 @@ impl SimDir {
         *lock(&self.core.hook) = Some(Hook(Arc::new(hook)));
     }
 
+    /// Makes every later directory sync fail (`true`) or work again (`false`).
+    pub fn fail_dir_syncs(&self, fail: bool) {
+        *lock(&self.core.fail_syncs) = fail;
+    }
+
     /// The captured states, as (event, snapshot), taking them.
     pub fn take_captured(&self) -> Vec<(u64, DirSnapshot)> {
         std::mem::take(&mut *lock(&self.core.captured))
@@ -369,6 +378,9 @@ impl LogDir for SimDir {
     }
 
     fn sync(&self) -> io::Result<()> {
+        if *lock(&self.core.fail_syncs) {
+            return Err(io::Error::other("injected directory sync failure"));
+        }
         {
             let mut state = lock(&self.core.dir);
             state.durable = state.live.clone();

@@ -43,3 +43,9 @@ fn readers_at_every_event() {
     println!("log readers: {checked} whole-log reads checked, one after every writer event");
     assert!(checked > 1000);
 }
+
+/// A failed directory sync poisons the log; a crash then keeps every synced record.
+#[test]
+fn failed_directory_sync_poisons_the_log() {
+    seglog_testkit::log_faults::failed_directory_sync_poisons_the_log();
+}

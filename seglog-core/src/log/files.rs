@@ -6,7 +6,7 @@ use super::header::{DATA_START, Meta, SegmentHeader, segment_name};
 use super::options::LogOptions;
 use super::scan::{self, META, io_error};
 use super::spare::tmp_name;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::io::{AlignedBuf, SegmentIo};
 use crate::writer::Writer;
 
@@ -28,6 +28,18 @@ pub(crate) fn make_segment<D: LogDir>(
                 .create(&tmp, header.segment_size, options.preallocation)
                 .map_err(|e| io_error(root, &tmp, "creating segment", e))?,
         };
+        let align = io.alignment() as u64;
+        if !header.segment_size.is_multiple_of(align) {
+            // Checked before the file is named: a named segment no writer can open would
+            // stop the log from opening.
+            return Err(Error::InvalidArgument {
+                path: root.join(&tmp),
+                what: format!(
+                    "segment size {} is not a multiple of the backend's block size {align}",
+                    header.segment_size
+                ),
+            });
+        }
         let mut buf = AlignedBuf::new();
         let block = buf.region(DATA_START as usize, io.alignment());
         let bytes = header.encode();

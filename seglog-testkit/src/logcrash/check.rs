@@ -37,8 +37,10 @@ pub(super) fn check_image<T: LogTarget>(
     }
     // Property 3 after later appends: new records land at the end, and only they follow.
     let mut want = got;
-    for i in 0..3 {
-        let p = payload(salt.wrapping_add(i), 16 + i as usize * 1500);
+    // Some 12 KiB: the log rolls into new segments two or three times, so stale records in
+    // recycled names or cut-away files would have every chance to come back.
+    for i in 0..12 {
+        let p = payload(salt.wrapping_add(i), 16 + (i as usize % 4) * 600);
         let (pos, _) = log.append(&p).map_err(|e| format!("append after recovery: {e}"))?;
         want.push((pos, p));
     }
