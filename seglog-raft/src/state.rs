@@ -68,7 +68,10 @@ where
         self.check()?;
         let purged_next = self.meta.purged.as_ref().map_or(0, |p| p.index() + 1);
         let last_next = self.last.as_ref().map_or(0, |l| l.index() + 1);
-        let start = start.max(purged_next);
+        // Nothing lies below the first entry held: start there, not at 0, after a first
+        // append at a high index.
+        let held = [self.index.first(), self.pending.keys().next().copied()].into_iter().flatten().min();
+        let start = start.max(purged_next).max(held.unwrap_or(0));
         let end = end.min(last_next);
         let mut out = Vec::with_capacity(end.saturating_sub(start).min(4096) as usize);
         for i in start..end {
