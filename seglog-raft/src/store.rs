@@ -254,14 +254,10 @@ where
     }
 
     async fn save_vote(&mut self, vote: &VoteOf<C>) -> Result<(), io::Error> {
-        let bytes = {
-            let state = self.shared.lock();
-            state.check()?;
-            RaftMeta::<C> { vote: Some(vote.clone()), ..state.meta.clone() }.encode()?
-        };
-        self.call(|done| Cmd::Meta { bytes, done }).await?;
-        self.shared.lock().meta.vote = Some(vote.clone());
-        Ok(())
+        self.shared.lock().check()?;
+        // The flush thread makes it the store's vote once durable.
+        let vote = vote.clone();
+        self.call(|done| Cmd::Vote { vote, done }).await
     }
 
     async fn save_committed(&mut self, committed: Option<LogIdOf<C>>) -> Result<(), io::Error> {
@@ -319,20 +315,19 @@ where
     }
 
     async fn purge(&mut self, log_id: LogIdOf<C>) -> Result<(), io::Error> {
-        let bytes = {
+        {
             let state = self.shared.lock();
             state.check()?;
             if state.meta.purged.as_ref().is_some_and(|p| *p >= log_id) {
                 return Ok(());
             }
-            RaftMeta::<C> { purged: Some(log_id.clone()), ..state.meta.clone() }.encode()?
-        };
+        }
         let upto = log_id.index();
-        self.call(|done| Cmd::Purge { bytes, upto, done }).await?;
+        // The flush thread makes it the store's watermark once durable.
+        self.call(|done| Cmd::Purge { purged: log_id, done }).await?;
         let mut state = self.shared.lock();
         let kept = state.pending.split_off(&(upto + 1));
         state.pending = kept;
-        state.meta.purged = Some(log_id);
         Ok(())
     }
 }

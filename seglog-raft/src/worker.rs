@@ -8,8 +8,11 @@ use std::sync::mpsc::Receiver;
 
 use futures_channel::oneshot;
 use openraft::RaftTypeConfig;
+use openraft::alias::{LogIdOf, VoteOf};
 use openraft::storage::IOFlushed;
 use seglog_core::{Log, LogDir, SegmentIo};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::meta::RaftMeta;
 use crate::state::{Shared, State, poisoned};
@@ -21,12 +24,12 @@ pub(crate) type Done = oneshot::Sender<io::Result<()>>;
 pub(crate) enum Cmd<C: RaftTypeConfig> {
     /// Append these encoded entries (index, bytes), then report through `callback` once durable.
     Append { seq: u64, entries: Vec<(u64, Vec<u8>)>, callback: IOFlushed<C> },
-    /// Make everything before durable, then replace the meta file with these bytes.
-    Meta { bytes: Vec<u8>, done: Done },
+    /// Make everything before durable, then save this vote.
+    Vote { vote: VoteOf<C>, done: Done },
     /// Drop entries from `from` on, durably.
     Truncate { from: u64, done: Done },
-    /// Replace the meta file (the new purge watermark), then drop what lies at or below `upto`.
-    Purge { bytes: Vec<u8>, upto: u64, done: Done },
+    /// Save the new purge watermark, then drop what lies at or below it.
+    Purge { purged: LogIdOf<C>, done: Done },
 }
 
 /// An append waiting in a group commit: its sequence number, entries and callback.
@@ -38,7 +41,14 @@ pub(crate) struct Worker<C: RaftTypeConfig, B: SegmentIo, D: LogDir<Io = B>> {
     pub rx: Receiver<Cmd<C>>,
 }
 
-impl<C: RaftTypeConfig, B: SegmentIo, D: LogDir<Io = B>> Worker<C, B, D> {
+impl<C, B, D> Worker<C, B, D>
+where
+    C: RaftTypeConfig,
+    VoteOf<C>: Serialize + DeserializeOwned,
+    LogIdOf<C>: Serialize + DeserializeOwned,
+    B: SegmentIo,
+    D: LogDir<Io = B>,
+{
     pub fn run(mut self) {
         while let Ok(first) = self.rx.recv() {
             // Group commit: take every append queued behind the first, write them all, sync once.
@@ -59,23 +69,20 @@ impl<C: RaftTypeConfig, B: SegmentIo, D: LogDir<Io = B>> Worker<C, B, D> {
                 self.append(batch);
             }
             match other {
-                Some(Cmd::Meta { bytes, done }) => {
-                    let _ = done.send(self.guarded(|w| w.store_meta(&bytes)));
+                Some(Cmd::Vote { vote, done }) => {
+                    let _ = done.send(self.guarded(|w| w.save(|m| m.vote = Some(vote))));
                 }
                 Some(Cmd::Truncate { from, done }) => {
                     let _ = done.send(self.guarded(|w| w.truncate(from)));
                 }
-                Some(Cmd::Purge { bytes, upto, done }) => {
-                    let _ = done.send(self.guarded(|w| w.purge(&bytes, upto)));
+                Some(Cmd::Purge { purged, done }) => {
+                    let _ = done.send(self.guarded(|w| w.purge(purged)));
                 }
                 Some(Cmd::Append { .. }) | None => {}
             }
         }
         // The store was dropped: save the committed id it had, best effort.
-        let bytes = self.shared.lock().meta.encode();
-        if let Ok(bytes) = bytes {
-            let _ = self.guarded(|w| w.store_meta(&bytes));
-        }
+        let _ = self.guarded(|w| w.save(|_| {}));
     }
 
     fn append(&mut self, batch: Vec<Queued<C>>) {
@@ -135,10 +142,19 @@ impl<C: RaftTypeConfig, B: SegmentIo, D: LogDir<Io = B>> Worker<C, B, D> {
         Ok(())
     }
 
-    fn store_meta(&mut self, bytes: &[u8]) -> io::Result<()> {
+    /// Replaces the meta file with the store's current values changed by `change`, and
+    /// then makes the change the store's (so a later write, even one made at close after a
+    /// caller gave up waiting, never writes an older vote or watermark).
+    fn save(&mut self, change: impl FnOnce(&mut RaftMeta<C>)) -> io::Result<()> {
         // Every earlier write is durable before the vote is: never a vote without its log.
         self.log.sync().map_err(io::Error::other)?;
-        RaftMeta::<C>::store(bytes, self.log.dir())
+        let mut meta = self.shared.lock().meta.clone();
+        change(&mut meta);
+        RaftMeta::<C>::store(&meta.encode()?, self.log.dir())?;
+        let mut state = self.shared.lock();
+        state.meta.vote = meta.vote;
+        state.meta.purged = meta.purged;
+        Ok(())
     }
 
     fn truncate(&mut self, from: u64) -> io::Result<()> {
@@ -159,9 +175,10 @@ impl<C: RaftTypeConfig, B: SegmentIo, D: LogDir<Io = B>> Worker<C, B, D> {
         Ok(())
     }
 
-    fn purge(&mut self, bytes: &[u8], upto: u64) -> io::Result<()> {
+    fn purge(&mut self, purged: LogIdOf<C>) -> io::Result<()> {
+        let upto = purged.index();
         // The watermark is durable before any segment goes.
-        self.store_meta(bytes)?;
+        self.save(|m| m.purged = Some(purged))?;
         let next = self.shared.lock().index.next();
         match next {
             None => Ok(()),

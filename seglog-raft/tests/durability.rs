@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::future::Future;
 use std::marker::PhantomData;
 
 use common::faulty_dir::FaultyDir;
@@ -91,6 +92,29 @@ fn first_append_at_a_high_index_reads_back<B: OpenSegment + Send + Sync + 'stati
     });
 }
 
+/// Regression: a vote the store wrote after its caller stopped waiting (openraft dropping
+/// `save_vote`'s future at shutdown) was not the store's vote, so closing the store wrote
+/// the older vote over it: the vote went back.
+fn vote_saved_after_its_caller_left_never_goes_back<B: OpenSegment + Send + Sync + 'static>(_: PhantomData<B>) {
+    let dir = temp_dir();
+    let path = dir.path().join("raft");
+    C::run(async {
+        let mut store = LogStore::<C, B>::open(&path, options()).expect("open");
+        store.save_vote(&openraft::Vote::new(1, 1)).await.expect("vote");
+        let newer = openraft::Vote::new(2, 1);
+        {
+            // Poll once (the vote is queued to the flush thread), then give up on it.
+            let mut call = std::pin::pin!(store.save_vote(&newer));
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            let _ = call.as_mut().poll(&mut cx);
+        }
+        drop(store);
+        let mut store = LogStore::<C, B>::open(&path, options()).expect("reopen");
+        let mut reader = store.get_log_reader().await;
+        assert_eq!(reader.read_vote().await.expect("read"), Some(newer), "the vote never goes back");
+    });
+}
+
 /// The one list of backends: each check runs once per backend.
 macro_rules! backends {
     ($($check:ident),* $(,)?) => {
@@ -104,4 +128,5 @@ backends!(
     reopen_after_every_step,
     failed_flush_reaches_the_callback_and_poisons,
     first_append_at_a_high_index_reads_back,
+    vote_saved_after_its_caller_left_never_goes_back,
 );
