@@ -186,6 +186,13 @@ impl<B: SegmentIo, D: LogDir<Io = B>> Log<B, D> {
         self.dir.path()
     }
 
+    /// The directory the log is in, for a caller that keeps small files of its own beside
+    /// the segments (names the log does not use are left alone; `*.tmp` files are deleted
+    /// at open).
+    pub fn dir(&self) -> &D {
+        &self.dir
+    }
+
     /// True once a failure has poisoned the log.
     pub fn is_poisoned(&self) -> bool {
         self.poison.is_some() || self.writer.is_poisoned()
