@@ -103,6 +103,14 @@ pub fn encode_header(payload: &[u8]) -> [u8; HEADER_LEN] {
     encode_header_kind(payload, false)
 }
 
+/// The bytes `records` occupy on disk, headers included, written as one batch; or the
+/// length of the first record longer than [`MAX_PAYLOAD`], which no writer may accept.
+pub(crate) fn batch_len(records: &[&[u8]]) -> Result<u64, usize> {
+    records.iter().try_fold(0u64, |needed, r| {
+        if r.len() > MAX_PAYLOAD { Err(r.len()) } else { Ok(needed + (HEADER_LEN + r.len()) as u64) }
+    })
+}
+
 /// The 4 length bytes of a record of `len` payload bytes.
 pub fn len_bytes(len: usize, continues_batch: bool) -> [u8; 4] {
     debug_assert!(len <= MAX_PAYLOAD);

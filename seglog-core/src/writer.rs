@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::ahead::ZeroAhead;
-use crate::codec::{HEADER_LEN, MAX_PAYLOAD, encode_header_kind, len_bytes};
+use crate::codec::{HEADER_LEN, MAX_PAYLOAD, batch_len, encode_header_kind, len_bytes};
 use crate::crc::crc32c;
 use crate::error::{Error, Result, check_start_offset, open_error};
 use crate::flushed::FlushedOffset;
@@ -231,13 +231,8 @@ impl<B: SegmentIo> Writer<B> {
     /// is synced, all at once. An empty batch writes nothing.
     pub fn append_batch(&mut self, records: &[&[u8]]) -> Result<(u64, usize)> {
         self.check_poison()?;
-        let mut needed = 0u64;
-        for r in records {
-            if r.len() > MAX_PAYLOAD {
-                return Err(Error::RecordTooLarge { path: self.path(), len: r.len(), max: MAX_PAYLOAD });
-            }
-            needed += (HEADER_LEN + r.len()) as u64;
-        }
+        let needed =
+            batch_len(records).map_err(|len| Error::RecordTooLarge { path: self.path(), len, max: MAX_PAYLOAD })?;
         if needed > self.remaining_bytes() {
             return Err(Error::SegmentFull {
                 path: self.path(),

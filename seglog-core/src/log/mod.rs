@@ -30,7 +30,7 @@ use header::{Meta, SegmentHeader, segment_name};
 use spare::{Spare, tmp_name};
 use table::{Entry, Shared, Table};
 
-use crate::codec::{HEADER_LEN, MAX_PAYLOAD};
+use crate::codec::{MAX_PAYLOAD, batch_len};
 use crate::error::{Error, Result};
 use crate::io::{OpenSegment, SegmentIo};
 use crate::writer::Writer;
@@ -122,17 +122,11 @@ impl<B: SegmentIo, D: LogDir<Io = B>> Log<B, D> {
     /// is refused with nothing written and the log still usable.
     pub fn append_batch(&mut self, records: &[&[u8]]) -> Result<(u64, usize)> {
         self.check_poison()?;
-        let mut needed = 0u64;
-        for r in records {
-            if r.len() > MAX_PAYLOAD {
-                return Err(Error::RecordTooLarge {
-                    path: self.dir.path().to_path_buf(),
-                    len: r.len(),
-                    max: MAX_PAYLOAD,
-                });
-            }
-            needed += (HEADER_LEN + r.len()) as u64;
-        }
+        let needed = batch_len(records).map_err(|len| Error::RecordTooLarge {
+            path: self.dir.path().to_path_buf(),
+            len,
+            max: MAX_PAYLOAD,
+        })?;
         let capacity = self.options.segment_size - DATA_START;
         if needed > self.writer.remaining_bytes() {
             if needed > capacity {
