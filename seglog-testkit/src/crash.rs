@@ -18,10 +18,11 @@
 //! successful syncs covered: so a backend whose `sync` does nothing is caught.
 
 use std::io;
-use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use seglog_core::{AlignedBuf, SegmentIo};
+
+use crate::{Decorator, decorate_segment_io};
 
 mod check;
 mod explore;
@@ -166,17 +167,11 @@ impl<B: SegmentIo> Recorder<B> {
     }
 }
 
-impl<B: SegmentIo> SegmentIo for Recorder<B> {
-    fn size(&self) -> u64 {
-        self.inner.size()
-    }
+impl<B: SegmentIo> Decorator for Recorder<B> {
+    type Inner = B;
 
-    fn alignment(&self) -> usize {
-        self.inner.alignment()
-    }
-
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        self.inner.read_at(offset, buf)
+    fn inner(&self) -> &B {
+        &self.inner
     }
 
     fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
@@ -189,19 +184,8 @@ impl<B: SegmentIo> SegmentIo for Recorder<B> {
         self.log.lock().events.push(Event::Sync);
         Ok(())
     }
-
-    fn mapped(&self) -> Option<&[u8]> {
-        self.inner.mapped()
-    }
-
-    fn path(&self) -> &Path {
-        self.inner.path()
-    }
-
-    fn next_data(&self, offset: u64) -> io::Result<Option<std::ops::Range<u64>>> {
-        self.inner.next_data(offset)
-    }
 }
+decorate_segment_io!(Recorder);
 
 /// A sector-sized piece of a pending write: the unit that persists or not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

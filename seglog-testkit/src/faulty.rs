@@ -1,10 +1,11 @@
 //! Fault injection as a decorator around any backend.
 
 use std::io;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use seglog_core::SegmentIo;
+
+use crate::{Decorator, decorate_segment_io};
 
 /// One backend call, as [`Faulty`] logs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,13 +103,11 @@ fn injected(kind: io::ErrorKind, what: &str) -> io::Error {
     io::Error::new(kind, format!("injected {what} failure"))
 }
 
-impl<B: SegmentIo> SegmentIo for Faulty<B> {
-    fn size(&self) -> u64 {
-        self.inner.size()
-    }
+impl<B: SegmentIo> Decorator for Faulty<B> {
+    type Inner = B;
 
-    fn alignment(&self) -> usize {
-        self.inner.alignment()
+    fn inner(&self) -> &B {
+        &self.inner
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
@@ -164,10 +163,6 @@ impl<B: SegmentIo> SegmentIo for Faulty<B> {
         self.inner.mapped()
     }
 
-    fn path(&self) -> &Path {
-        self.inner.path()
-    }
-
     fn next_data(&self, offset: u64) -> io::Result<Option<std::ops::Range<u64>>> {
         let st = self.lock();
         let (fail, unknown) = (st.plan.fail_next_data, st.plan.fail_reads_from.is_some());
@@ -182,3 +177,4 @@ impl<B: SegmentIo> SegmentIo for Faulty<B> {
         self.inner.next_data(offset)
     }
 }
+decorate_segment_io!(Faulty);

@@ -6,6 +6,7 @@ pub mod batches;
 pub mod conformance;
 pub mod corruption;
 pub mod crash;
+mod decorate;
 pub mod durability;
 mod faulty;
 pub mod files;
@@ -25,10 +26,17 @@ mod sparse;
 pub mod truncation;
 pub mod util;
 
+pub use decorate::Decorator;
 pub use faulty::{Faulty, Op, Plan};
 pub use harness::{FileHarness, Harness, MemHarness};
 pub use mem::MemIo;
 pub use sparse::{Counted, Sparse, SparseHarness};
+
+/// What the exported macros name, so a crate using them needs no import of its own.
+#[doc(hidden)]
+pub mod __private {
+    pub use seglog_core::SegmentIo;
+}
 
 /// Generates one `#[test]` per check of the suites, for one backend, in a module `$name`:
 /// `backend_tests!(mem, MemHarness::new());`. `cargo test mem` then selects it.

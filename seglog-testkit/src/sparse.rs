@@ -3,13 +3,12 @@
 
 use std::io;
 use std::ops::Range;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use seglog_core::{AlignedBuf, SegmentIo};
 
-use crate::Harness;
+use crate::{Decorator, Harness, decorate_segment_io};
 
 /// The granularity of [`Sparse`]'s holes: a filesystem block.
 const BLOCK: u64 = 4096;
@@ -45,33 +44,11 @@ impl<B: SegmentIo> Sparse<B> {
     }
 }
 
-impl<B: SegmentIo> SegmentIo for Sparse<B> {
-    fn size(&self) -> u64 {
-        self.inner.size()
-    }
+impl<B: SegmentIo> Decorator for Sparse<B> {
+    type Inner = B;
 
-    fn alignment(&self) -> usize {
-        self.inner.alignment()
-    }
-
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        self.inner.read_at(offset, buf)
-    }
-
-    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
-        self.inner.write_at(offset, data)
-    }
-
-    fn sync(&self) -> io::Result<()> {
-        self.inner.sync()
-    }
-
-    fn mapped(&self) -> Option<&[u8]> {
-        self.inner.mapped()
-    }
-
-    fn path(&self) -> &Path {
-        self.inner.path()
+    fn inner(&self) -> &B {
+        &self.inner
     }
 
     fn next_data(&self, offset: u64) -> io::Result<Option<Range<u64>>> {
@@ -91,6 +68,7 @@ impl<B: SegmentIo> SegmentIo for Sparse<B> {
         Ok(Some(start..at.min(size)))
     }
 }
+decorate_segment_io!(Sparse);
 
 /// A [`Harness`] whose backend is `H`'s wrapped in [`Sparse`]: `backend_tests!(mem_sparse,
 /// SparseHarness(MemHarness::new()))` runs every suite through the skipping path.
@@ -152,13 +130,11 @@ impl<B: SegmentIo> Counted<B> {
     }
 }
 
-impl<B: SegmentIo> SegmentIo for Counted<B> {
-    fn size(&self) -> u64 {
-        self.inner.size()
-    }
+impl<B: SegmentIo> Decorator for Counted<B> {
+    type Inner = B;
 
-    fn alignment(&self) -> usize {
-        self.inner.alignment()
+    fn inner(&self) -> &B {
+        &self.inner
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
@@ -166,24 +142,9 @@ impl<B: SegmentIo> SegmentIo for Counted<B> {
         self.inner.read_at(offset, buf)
     }
 
-    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
-        self.inner.write_at(offset, data)
-    }
-
-    fn sync(&self) -> io::Result<()> {
-        self.inner.sync()
-    }
-
     fn mapped(&self) -> Option<&[u8]> {
         // Reads through a mapping could not be counted.
         None
     }
-
-    fn path(&self) -> &Path {
-        self.inner.path()
-    }
-
-    fn next_data(&self, offset: u64) -> io::Result<Option<Range<u64>>> {
-        self.inner.next_data(offset)
-    }
 }
+decorate_segment_io!(Counted);

@@ -3,12 +3,11 @@
 
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
 
 use seglog_core::SegmentIo;
 use seglog_file::FileIo;
 use seglog_mmap::MmapIo;
-use seglog_testkit::{FileHarness, Harness, MemHarness, crash, durability};
+use seglog_testkit::{Decorator, FileHarness, Harness, MemHarness, crash, decorate_segment_io, durability};
 
 /// Segment files go under the target directory: a real filesystem, never tmpfs.
 const DIR: &str = env!("CARGO_TARGET_TMPDIR");
@@ -17,35 +16,18 @@ const DIR: &str = env!("CARGO_TARGET_TMPDIR");
 #[derive(Debug)]
 struct NoSync<B>(B);
 
-impl<B: SegmentIo> SegmentIo for NoSync<B> {
-    fn size(&self) -> u64 {
-        self.0.size()
-    }
+impl<B: SegmentIo> Decorator for NoSync<B> {
+    type Inner = B;
 
-    fn alignment(&self) -> usize {
-        self.0.alignment()
-    }
-
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        self.0.read_at(offset, buf)
-    }
-
-    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
-        self.0.write_at(offset, data)
+    fn inner(&self) -> &B {
+        &self.0
     }
 
     fn sync(&self) -> io::Result<()> {
         Ok(())
     }
-
-    fn mapped(&self) -> Option<&[u8]> {
-        self.0.mapped()
-    }
-
-    fn path(&self) -> &Path {
-        self.0.path()
-    }
 }
+decorate_segment_io!(NoSync);
 
 /// A harness whose handles are wrapped in [`NoSync`].
 struct NoSyncHarness<H>(H);

@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use seglog_core::{OpenSegment, Preallocation, SegmentIo};
 
+use crate::{Decorator, decorate_segment_io};
+
 /// Which backend call a [`Point`] is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Call {
@@ -250,13 +252,11 @@ impl<B: SegmentIo> Hooked<B> {
     }
 }
 
-impl<B: SegmentIo> SegmentIo for Hooked<B> {
-    fn size(&self) -> u64 {
-        self.inner.size()
-    }
+impl<B: SegmentIo> Decorator for Hooked<B> {
+    type Inner = B;
 
-    fn alignment(&self) -> usize {
-        self.inner.alignment()
+    fn inner(&self) -> &B {
+        &self.inner
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
@@ -277,15 +277,9 @@ impl<B: SegmentIo> SegmentIo for Hooked<B> {
         self.around(Call::Mapped, || self.inner.mapped())
     }
 
-    fn path(&self) -> &Path {
-        self.inner.path()
-    }
-
-    fn next_data(&self, offset: u64) -> io::Result<Option<std::ops::Range<u64>>> {
-        // Not a hook point: it moves no bytes, and the schedules stay as they were.
-        self.inner.next_data(offset)
-    }
+    // `next_data` is not a hook point: it moves no bytes, and the schedules stay as they were.
 }
+decorate_segment_io!(Hooked);
 
 impl<B: SegmentIo + AsRef<std::fs::File>> AsRef<std::fs::File> for Hooked<B> {
     fn as_ref(&self) -> &std::fs::File {

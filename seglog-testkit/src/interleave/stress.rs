@@ -4,14 +4,13 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use seglog_core::{Error, FlushedOffset, ReadHint, Reader, Record, RecoveryMode, SegmentIo, Writer};
 
-use crate::Harness;
 use crate::util::{Rng, env_number, payload};
+use crate::{Decorator, Harness, decorate_segment_io};
 
 const SIZE: u64 = 128 << 10;
 
@@ -49,18 +48,10 @@ struct SyncWatch<B> {
     facts: Shared,
 }
 
-impl<B: SegmentIo> SegmentIo for SyncWatch<B> {
-    fn size(&self) -> u64 {
-        self.inner.size()
-    }
-    fn alignment(&self) -> usize {
-        self.inner.alignment()
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        self.inner.read_at(offset, buf)
-    }
-    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
-        self.inner.write_at(offset, data)
+impl<B: SegmentIo> Decorator for SyncWatch<B> {
+    type Inner = B;
+    fn inner(&self) -> &B {
+        &self.inner
     }
     fn sync(&self) -> io::Result<()> {
         self.inner.sync()?;
@@ -72,13 +63,8 @@ impl<B: SegmentIo> SegmentIo for SyncWatch<B> {
         }
         Ok(())
     }
-    fn mapped(&self) -> Option<&[u8]> {
-        self.inner.mapped()
-    }
-    fn path(&self) -> &Path {
-        self.inner.path()
-    }
 }
+decorate_segment_io!(SyncWatch);
 
 /// A payload that names its record: id, offset, then bytes derived from the id.
 fn record_bytes(id: u64, offset: u64, len: usize) -> Vec<u8> {
