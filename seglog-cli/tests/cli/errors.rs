@@ -13,6 +13,17 @@ enum Unopenable {
     DevZero,
 }
 
+impl Unopenable {
+    /// The path, in or beside `dir`.
+    fn path(self, dir: &Path) -> PathBuf {
+        match self {
+            Self::Missing => dir.join("missing.seg"),
+            Self::Directory => dir.to_path_buf(),
+            Self::DevZero => PathBuf::from("/dev/zero"),
+        }
+    }
+}
+
 /// Each command on a missing file, a directory and a device: exit 66 and one line naming
 /// the file and the OS's reason, with no "I/O error while opening ... at offset 0" noise.
 #[rstest]
@@ -25,11 +36,7 @@ fn unopenable_is_one_plain_line_and_66(
     #[values("dump", "verify", "stat", "append", "follow", "recover --dry-run", "cp", "mv", "rm")] command: &str,
 ) {
     let dir = tempdir();
-    let path = match input {
-        Unopenable::Missing => dir.path().join("missing.seg"),
-        Unopenable::Directory => dir.path().to_path_buf(),
-        Unopenable::DevZero => PathBuf::from("/dev/zero"),
-    };
+    let path = input.path(dir.path());
     let target = dir.path().join("target.seg");
     let mut args: Vec<&str> = command.split(' ').collect();
     args.insert(1, s(&path));
@@ -48,11 +55,7 @@ fn unopenable_is_one_plain_line_and_66(
 #[case::dev_zero(Unopenable::DevZero, "not a regular file")]
 fn recover_on_unopenable_is_one_plain_line_and_66(#[case] input: Unopenable, #[case] cause: &str) {
     let dir = tempdir();
-    let path = match input {
-        Unopenable::Missing => dir.path().join("missing.seg"),
-        Unopenable::Directory => dir.path().to_path_buf(),
-        Unopenable::DevZero => PathBuf::from("/dev/zero"),
-    };
+    let path = input.path(dir.path());
     assert_error(&seglog(&["recover", s(&path)]), 66, &format!("{}: cannot open segment: {cause}", s(&path)));
 }
 
