@@ -39,14 +39,13 @@ pub fn follower_poll_many_yields_each_durable_record_once<B: OpenSegment>(h: &mu
     let mut got: Vec<Vec<u8>> = Vec::new();
     let mut batches = 0;
     loop {
-        let mut polled = f.poll_many().unwrap();
+        let polled = f.poll_many().unwrap();
         if polled.is_empty() {
             break;
         }
         batches += 1;
         // Take three, leave the rest: they come first in the next batch.
-        got.extend(polled.by_ref().take(3).map(|r| r.to_vec()));
-        drop(polled);
+        got.extend(polled.take(3).map(|r| r.to_vec()));
         if let Some(r) = f.poll().unwrap() {
             got.push(r.to_vec());
         }
