@@ -13,7 +13,8 @@ use crate::error::{Error, Result, check_start_offset, open_error};
 use crate::flushed::FlushedOffset;
 use crate::fs::{FileId, file_id, path_id};
 use crate::io::{OpenSegment, SegmentIo};
-use crate::reader::{ReadHint, Reader, Record};
+use crate::polled::Polled;
+use crate::reader::{Reader, Record};
 use crate::sidecar::{Owner, Published, lowest_cut, read_sidecar, sidecar_path};
 use crate::writer::io_error;
 
@@ -32,8 +33,10 @@ const MAX_QUIET: Duration = Duration::from_millis(100);
 ///
 /// If the writer truncates below the follower's position, or a recovering writer kept less
 /// than had been published (media damage), the follower returns [`Error::Truncated`]. It
-/// checks the sidecar again after reading each record, and reads again if a truncation was
-/// published meanwhile, so it never yields bytes a truncation has touched.
+/// checks the sidecar again after reading, before it returns what it read, and reads again
+/// if a truncation was published meanwhile, so a call never returns a record that a
+/// truncation published before the call returned had cut. [`poll`](Self::poll) checks one
+/// record per sidecar read; [`poll_many`](Self::poll_many) a whole read window of them.
 ///
 /// If the segment is deleted and a new one is created under the same name, the follower
 /// notices (the path then names another file than the one it holds open) and follows the
@@ -48,7 +51,7 @@ pub struct Follower<B: SegmentIo> {
     target: Target,
     watch: Watch,
     pos: u64,
-    /// Where the record at `pos`, read and checked, ends.
+    /// Where the records from `pos`, read and checked, end.
     checked_next: Option<u64>,
     /// The sidecar was read (and was ours) after the last record was read: that read is the
     /// next record's "before" read, so `ready` need not read it again.
@@ -100,30 +103,57 @@ impl<B: OpenSegment> Follower<B> {
     }
 
     /// The next durable record, or `Ok(None)` at once if there is none yet.
+    ///
+    /// Costs a read of the sidecar per record (the check after reading it). To follow a
+    /// busy segment, [`poll_many`](Self::poll_many) checks a whole read window of records
+    /// against one.
     pub fn poll(&mut self) -> Result<Option<Record<'_>>> {
+        Ok(self.poll_up_to(1)?.next())
+    }
+
+    /// The durable records the read window holds from the position on (up to 64 KiB of
+    /// them, 1 MiB under O_DIRECT), checked against one pair of sidecar reads, before and
+    /// after reading them; empty at once if there is none yet. See [`Polled`] for what it
+    /// guarantees: the same as [`poll`](Self::poll) gives for each record, at the time of
+    /// the call.
+    pub fn poll_many(&mut self) -> Result<Polled<'_>> {
+        self.poll_up_to(usize::MAX)
+    }
+
+    /// The next durable record, waiting up to `timeout` for one; `Ok(None)` on timeout.
+    pub fn wait(&mut self, timeout: Duration) -> Result<Option<Record<'_>>> {
+        Ok(self.wait_up_to(1, timeout)?.next())
+    }
+
+    /// [`poll_many`](Self::poll_many), waiting up to `timeout` for a record; empty on
+    /// timeout.
+    pub fn wait_many(&mut self, timeout: Duration) -> Result<Polled<'_>> {
+        self.wait_up_to(usize::MAX, timeout)
+    }
+
+    fn poll_up_to(&mut self, max: usize) -> Result<Polled<'_>> {
         loop {
             if !self.ready()? {
-                return Ok(None);
+                return Ok(Polled::new(&[], &mut self.pos));
             }
-            if self.read_checked()? {
+            if self.read_checked(max)? {
                 return self.take();
             }
         }
     }
 
-    /// The next durable record, waiting up to `timeout` for one; `Ok(None)` on timeout.
-    pub fn wait(&mut self, timeout: Duration) -> Result<Option<Record<'_>>> {
+    fn wait_up_to(&mut self, max: usize, timeout: Duration) -> Result<Polled<'_>> {
         let deadline = Instant::now() + timeout;
         loop {
             if self.ready()? {
-                if self.read_checked()? {
+                if self.read_checked(max)? {
                     return self.take();
                 }
                 continue;
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Ok(None);
+                return Ok(Polled::new(&[], &mut self.pos));
             }
             self.watch.sleep(left.min(MAX_QUIET));
         }
@@ -184,14 +214,16 @@ impl<B: SegmentIo> Follower<B> {
         self.watch.refresh(&self.target, &self.flushed, self.pos)
     }
 
-    /// Reads and checks the record at the position, seqlock-style: the sidecar read before
-    /// (in `ready`) and the one after must show the same generation. The writer publishes a
-    /// cut there, durably, before it changes a byte, so an unchanged generation proves the
-    /// bytes read were not cut. Returns false if a cut came between (read again), and
-    /// `Truncated` if it went below the position.
-    fn read_checked(&mut self) -> Result<bool> {
+    /// Reads and checks up to `max` records from the position, seqlock-style: the sidecar
+    /// read before (in `ready`) and the one after must both be intact, speak for this file,
+    /// and show the same generation. The writer publishes a cut there, durably, before it
+    /// changes a byte, so an unchanged generation proves that no byte read was cut; and
+    /// every byte read lay below an end published under that generation. Returns false if a
+    /// cut (or a new file) came between (read again), and `Truncated` if the cut went below
+    /// the position.
+    fn read_checked(&mut self, max: usize) -> Result<bool> {
         let before = self.watch.generation();
-        let read = self.reader.read_record(self.pos, ReadHint::Sequential).map(|r| r.next_offset());
+        let read = self.reader.verify_run(self.pos, max);
         if !self.refresh()? || self.watch.generation() != before {
             return Ok(false);
         }
@@ -200,15 +232,18 @@ impl<B: SegmentIo> Follower<B> {
         Ok(true)
     }
 
-    /// The record `read_checked` checked, from the read window the check filled: the very
+    /// The records `read_checked` checked, from the read window the check filled: the very
     /// bytes checked, with no second backend call. (A follower's reader copies even from a
     /// mapping: it cannot pin bytes against a writer in another process.)
-    fn take(&mut self) -> Result<Option<Record<'_>>> {
-        let at = self.pos;
-        if let Some(next) = self.checked_next.take() {
-            self.pos = next;
+    fn take(&mut self) -> Result<Polled<'_>> {
+        let (at, end) = (self.pos, self.checked_next.take().unwrap_or(self.pos));
+        match self.reader.cached(at, end) {
+            Some(bytes) => Ok(Polled::new(bytes, &mut self.pos)),
+            None => {
+                let e = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "records left the read window");
+                Err(io_error(&self.target.path, "reading record", at, e))
+            }
         }
-        self.reader.read_record(at, ReadHint::Sequential).map(Some)
     }
 }
 

@@ -220,6 +220,35 @@ impl<B: SegmentIo> Reader<B> {
         Iter::new(&*self.io, &self.bound, &mut self.fetch, self.pin.as_ref().map(Pin::slot), at, generation)
     }
 
+    /// Reads and verifies the record at `offset` as [`read_record`](Self::read_record)
+    /// does (sequentially), then verifies in place the records after it that lie whole in
+    /// the bytes the read window holds, up to `max` records in all; returns where the last
+    /// one verified ends. The window's bytes all lie below an end visible under the current
+    /// generation (it is dropped when the generation moves), so each record verified here
+    /// was below the visible end when it was read. For the follower, which checks the
+    /// sidecar again before it hands any of them out ([`cached`](Self::cached)).
+    pub(crate) fn verify_run(&mut self, offset: u64, max: usize) -> Result<u64> {
+        let mut pos = self.read_record(offset, ReadHint::Sequential)?.next_offset();
+        let Fetch { window, crc, .. } = &mut self.fetch;
+        let (base, bytes) = window.cached();
+        let limit = base + bytes.len() as u64;
+        for _ in 1..max {
+            match crate::scan::valid_record(bytes, base, pos, limit, crc) {
+                Some((header, _)) => pos += header.record_len(),
+                None => break,
+            }
+        }
+        Ok(pos)
+    }
+
+    /// The bytes `[from, to)` if the read window holds them all (no backend call).
+    pub(crate) fn cached(&self, from: u64, to: u64) -> Option<&[u8]> {
+        let (base, bytes) = self.fetch.window.cached();
+        let from = usize::try_from(from.checked_sub(base)?).ok()?;
+        let to = usize::try_from(to.checked_sub(base)?).ok()?;
+        bytes.get(from..to)
+    }
+
     /// Reads `buf.len()` bytes from offset 0: the application's region before the start
     /// offset (see [`Writer::write_segment_header`](crate::Writer::write_segment_header)).
     pub fn read_segment_header(&mut self, buf: &mut [u8]) -> Result<()> {

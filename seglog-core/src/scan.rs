@@ -208,7 +208,13 @@ enum Place<'r> {
 /// The header and place in `bytes` (whose first byte is at file offset `base`) of the valid
 /// record at `pos`, if it lies whole below `limit`.
 #[inline]
-fn valid_record(bytes: &[u8], base: u64, pos: u64, limit: u64, crc: &mut CrcCache) -> Option<(Header, Range<usize>)> {
+pub(crate) fn valid_record(
+    bytes: &[u8],
+    base: u64,
+    pos: u64,
+    limit: u64,
+    crc: &mut CrcCache,
+) -> Option<(Header, Range<usize>)> {
     let bytes = bytes.get(..usize::try_from(limit.checked_sub(base)?).ok()?)?;
     let from = usize::try_from(pos.checked_sub(base)?).ok()?;
     let header = decode_prefix(bytes.get(from..)?).ok()??;

@@ -4,7 +4,9 @@ use seglog_core::{Error, Follower, OpenSegment, ReadHint, Reader, RecoveryMode, 
 
 use crate::{FileHarness, Harness};
 
+mod polled;
 mod sidecar;
+pub use polled::{follower_poll_many_rechecks_the_sidecar, follower_poll_many_yields_each_durable_record_once};
 pub use sidecar::{
     follower_follows_a_recreated_segment, follower_rechecks_the_sidecar_after_reading,
     follower_treats_a_replaced_sidecar_as_a_cut, hostile_sidecar_is_refused_cleanly,

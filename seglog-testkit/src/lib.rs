@@ -86,6 +86,8 @@ macro_rules! file_backend_tests {
                     application_header_survives_the_writer,
                     failed_create_leaves_nothing_behind,
                     follower_treats_a_replaced_sidecar_as_a_cut,
+                    follower_poll_many_yields_each_durable_record_once,
+                    follower_poll_many_rechecks_the_sidecar,
                 );
             }
             mod interleave_files {

@@ -22,20 +22,22 @@ pub fn run<B: OpenSegment>(args: &FollowArgs) -> Result<u8, Failure> {
     let mut printed = 0u64;
     let mut quiet = Duration::ZERO;
     while args.limit.is_none_or(|limit| printed < limit) {
-        match follower.wait(TICK)? {
-            Some(record) => {
-                print_record(&mut out, args.format, &record)?;
-                printed += 1;
-                quiet = Duration::ZERO;
+        // A read window of records per check of the sidecar, not one.
+        let polled = follower.wait_many(TICK)?;
+        if polled.is_empty() {
+            // Nothing new: let a reader of the pipe see what was printed.
+            out.flush()?;
+            quiet += TICK;
+            if args.timeout.is_some_and(|t| quiet >= Duration::from_secs(t)) {
+                break;
             }
-            None => {
-                // Nothing new: let a reader of the pipe see what was printed.
-                out.flush()?;
-                quiet += TICK;
-                if args.timeout.is_some_and(|t| quiet >= Duration::from_secs(t)) {
-                    break;
-                }
-            }
+            continue;
+        }
+        quiet = Duration::ZERO;
+        let left = args.limit.map_or(u64::MAX, |limit| limit - printed);
+        for record in polled.take(usize::try_from(left).unwrap_or(usize::MAX)) {
+            print_record(&mut out, args.format, &record)?;
+            printed += 1;
         }
     }
     out.flush()?;

@@ -1,7 +1,8 @@
 //! Sequential scans side by side, alternating the systems round by round so that a machine
 //! whose load drifts (shared cores) shifts them all alike: the raw pread-window loop,
 //! seglog's closed readers on each backend, its live readers (the writer's: generation
-//! re-checked per record, zero-copy and pinned on mmap), its file follower, and seglog
+//! re-checked per record, zero-copy and pinned on mmap), its file follower (a record per
+//! `poll`, and a window of them per `poll_many`), and seglog
 //! 0.3.6. Warm page cache. Prints per system the median over the rounds of the time per
 //! record and of its per-round ratio to raw (>1 is faster than raw), both in wall time and
 //! in the thread's CPU time, which time spent waiting for a shared core does not inflate.
@@ -78,6 +79,21 @@ fn run(dir: &Path, len: usize, label: &str, rounds: usize, bytes: u64, only: &st
                     n += 1;
                 }
                 n
+            }),
+        ),
+        (
+            "seglog-file follower poll_many",
+            &seg,
+            Box::new(|| {
+                let mut f = Follower::<FileIo>::open(&seg, 0).expect("follower");
+                let mut n = 0;
+                loop {
+                    let polled = f.poll_many().expect("poll_many");
+                    if polled.is_empty() {
+                        break n;
+                    }
+                    n += polled.count() as u64;
+                }
             }),
         ),
         ("seglog-0.3.6", &up, Box::new(|| up_r.scan() as u64)),
