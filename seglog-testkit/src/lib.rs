@@ -110,6 +110,7 @@ macro_rules! file_backend_tests {
                     log_bad_files_are_named,
                     log_crash_leftovers_never_resurrect,
                     log_strict_refuses_tail_damage,
+                    log_default_erases_only_a_torn_tail,
                     log_verify_walks_every_segment,
                     log_unaligned_segment_size_is_refused,
                 );
