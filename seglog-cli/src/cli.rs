@@ -84,7 +84,7 @@ pub enum Command {
 /// `seglog follow`.
 #[derive(Debug, Args)]
 pub struct FollowArgs {
-    /// The segment.
+    /// The segment, or a log directory (followed across its segments by position).
     #[command(flatten)]
     pub segment: SegmentArgs,
     /// Stop after N records.

@@ -15,6 +15,7 @@ pub mod interleave;
 pub mod log;
 pub mod log_damage;
 pub mod log_faults;
+pub mod log_follow;
 pub mod logcrash;
 mod mem;
 pub mod model;
@@ -100,6 +101,16 @@ macro_rules! file_backend_tests {
                     log_purge_keeps_the_rest,
                     log_reader_in_another_thread,
                     log_reader_outliving_the_log_does_not_lock_it,
+                );
+            }
+            mod log_follow {
+                #[allow(unused_imports)]
+                use super::*;
+                $crate::__checks!(log_follow, $harness;
+                    log_follower_across_a_roll,
+                    log_follower_across_a_truncation,
+                    log_follower_across_a_purge,
+                    log_follower_sees_only_durable_records,
                 );
             }
             mod log_damage {

@@ -24,6 +24,7 @@ mod create;
 mod dump;
 mod files;
 mod follow;
+mod follow_log;
 mod logdir;
 mod stat;
 mod verify;

@@ -10,7 +10,7 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::fs::inotify;
 
 use super::dir::{FsDir, LogDir};
-use super::header::{DATA_START, SegmentHeader, segment_name};
+use super::header::{DATA_START, Meta, SegmentHeader, segment_name};
 use super::reader::LogRecord;
 use super::scan::{self, file_error, io_error};
 use super::witness::{Published, WITNESS, WITNESS_LEN};
@@ -44,6 +44,8 @@ const SCAN_TRIES: usize = 5;
 pub struct LogFollower<B: OpenSegment> {
     dir: FsDir<B>,
     log_id: u128,
+    /// The log's start when it was opened.
+    start: u64,
     witness: Option<File>,
     /// What `log.flushed` said at the last look.
     published: Option<Published>,
@@ -68,10 +70,32 @@ impl<B: OpenSegment> LogFollower<B> {
     pub fn open(dir: impl AsRef<Path>, position: u64) -> Result<Self> {
         let path = dir.as_ref();
         let dir = FsDir::existing(path).map_err(|e| io_error(path, "", "opening the log directory", e))?;
-        let meta = scan::scan(&dir)?.meta.ok_or_else(|| file_error(path, scan::META, 0, "missing: not a log directory"))?;
+        let meta = match dir.read_file(scan::META) {
+            Ok(bytes) => Meta::decode(&bytes).map_err(|what| file_error(path, scan::META, 0, what))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(file_error(path, scan::META, 0, "missing: not a log directory"));
+            }
+            Err(e) => return Err(io_error(path, scan::META, "reading", e)),
+        };
         // The first look happens in the first `poll`, so a position the log no longer holds
         // is reported there (and moved past), not here.
-        Ok(Self { dir, log_id: meta.log_id, witness: None, published: None, pos: position, segment: None, wake: None })
+        Ok(Self {
+            dir,
+            log_id: meta.log_id,
+            start: meta.start_position,
+            witness: None,
+            published: None,
+            pos: position,
+            segment: None,
+            wake: None,
+        })
+    }
+
+    /// Starts following the log in `dir` at its start (what `log.meta` says now).
+    pub fn open_at_start(dir: impl AsRef<Path>) -> Result<Self> {
+        let mut follower = Self::open(dir, 0)?;
+        follower.pos = follower.start;
+        Ok(follower)
     }
 
     /// The position of the next record it will yield.
@@ -170,7 +194,17 @@ impl<B: OpenSegment> LogFollower<B> {
         let Some(before) = self.published else { return Ok(None) };
         let next = loop {
             let pos = self.pos;
-            let segment = self.segment_at(pos, before.end)?;
+            let segment = match self.segment_at(pos, before.end) {
+                Ok(segment) => segment,
+                // The directory already says so (`log.meta` is a purge's commit point),
+                // `log.flushed` not yet.
+                Err(Error::Purged { path, position, start }) => {
+                    self.pos = start;
+                    self.segment = None;
+                    return Err(Error::Purged { path, position, start });
+                }
+                Err(e) => return Err(e),
+            };
             let offset = DATA_START + (pos - segment.header.base_position);
             let unbounded = segment.bound.is_none();
             let read = segment.reader.read_record(offset, ReadHint::Sequential).map(|r| r.next_offset());
@@ -207,9 +241,7 @@ impl<B: OpenSegment> LogFollower<B> {
 
     /// The segment holding `position`, its reader allowed up to `end`.
     fn segment_at(&mut self, position: u64, end: u64) -> Result<&mut Segment<B>> {
-        let holds = |s: &Segment<B>| {
-            s.header.base_position <= position && s.bound.is_none_or(|b| position < b)
-        };
+        let holds = |s: &Segment<B>| s.header.base_position <= position && s.bound.is_none_or(|b| position < b);
         if !self.segment.as_ref().is_some_and(holds) {
             self.segment = Some(self.locate(position)?);
         }
@@ -227,6 +259,7 @@ impl<B: OpenSegment> LogFollower<B> {
             tries += 1;
             match self.locate_once(position) {
                 Ok(s) => return Ok(s),
+                Err(e @ Error::Purged { .. }) => return Err(e),
                 Err(e) if tries >= SCAN_TRIES => return Err(e),
                 Err(_) => std::thread::sleep(Duration::from_millis(1)),
             }
@@ -235,7 +268,13 @@ impl<B: OpenSegment> LogFollower<B> {
 
     fn locate_once(&mut self, position: u64) -> Result<Segment<B>> {
         let root = self.dir.path().to_path_buf();
-        let chain = scan::scan(&self.dir)?.chain;
+        let scan = scan::scan(&self.dir)?;
+        if let Some(meta) = scan.meta
+            && position < meta.start_position
+        {
+            return Err(Error::Purged { path: root, position, start: meta.start_position });
+        }
+        let chain = scan.chain;
         let index = chain.partition_point(|l| l.header.base_position <= position).checked_sub(1);
         let Some(index) = index else {
             return Err(file_error(&root, scan::META, 0, format!("no segment holds position {position}")));
@@ -263,7 +302,8 @@ impl<B: OpenSegment> LogFollower<B> {
         };
         let mut buf = AlignedBuf::new();
         let block = buf.region(DATA_START as usize, io.alignment());
-        crate::io::SegmentIo::read_at(&io, 0, block).map_err(|e| io_error(&root, &name, "reading the segment header", e))?;
+        crate::io::SegmentIo::read_at(&io, 0, block)
+            .map_err(|e| io_error(&root, &name, "reading the segment header", e))?;
         let header = SegmentHeader::decode(block).map_err(|what| file_error(&root, &name, 0, what))?;
         if header.log_id != self.log_id || header.prev_seq != seq || header.base_position != self.pos {
             return Ok(false);

@@ -75,7 +75,8 @@ pub(super) fn open<B: SegmentIo, D: LogDir<Io = B>>(dir: D, options: LogOptions)
                 _ => io_error(&root, &name, "opening segment", e),
             })?;
             // What `log.flushed` vouches for in the tail: damage below it is no torn tail.
-            let durable = witness::read(&dir, meta.log_id).and_then(|p| p.durable_offset(header.base_position, DATA_START));
+            let durable =
+                witness::read(&dir, meta.log_id).and_then(|p| p.durable_offset(header.base_position, DATA_START));
             // Strict and TornTail refuse here, before anything in the directory has changed.
             let writer = Writer::recover_with(io, DATA_START, options.recovery_mode, durable)?;
             remove_all(&dir, &scan.garbage)?;
@@ -97,8 +98,7 @@ pub(super) fn open<B: SegmentIo, D: LogDir<Io = B>>(dir: D, options: LogOptions)
     };
     let shared = Arc::new(Shared::new(root, Table { start_position: meta.start_position, entries }));
     let report = LogReport { created, segments: Vec::new(), tail: *writer.report(), removed, ignored };
-    let mut log =
-        Log {
+    let mut log = Log {
         dir: Arc::new(dir),
         spare: None,
         options,

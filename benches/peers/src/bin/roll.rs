@@ -61,12 +61,15 @@ fn seglog_log(path: &Path, bytes: u64, options: LogOptions) -> Round {
     let mut log = SegLog::<FileIo>::open(path, options.segment_size(LOG_SEGMENT)).expect("open");
     let rounds = bytes / (PER_SYNC * (8 + RECORD as u64));
     let record = payload(RECORD);
+    // Equal records: segment k starts at record k * per_segment (no `segments()` call,
+    // which clones every segment's path, on the timed path).
+    let per_segment = (LOG_SEGMENT - seglog_core::log::DATA_START) / (8 + RECORD as u64);
     let out = timed(rounds, |_| {
-        let segments = log.segments().len();
+        let mut rolled = false;
         for _ in 0..PER_SYNC {
-            log.append(&record).expect("append");
+            let (pos, _) = log.append(&record).expect("append");
+            rolled |= pos > 0 && (pos / (8 + RECORD as u64)).is_multiple_of(per_segment);
         }
-        let rolled = log.segments().len() != segments;
         let t = Instant::now();
         log.sync().expect("sync");
         (t.elapsed(), rolled)
