@@ -20,6 +20,7 @@ macro_rules! dispatch {
 
 mod append;
 mod bench;
+mod bench_log;
 mod create;
 mod dump;
 mod files;

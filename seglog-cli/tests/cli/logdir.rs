@@ -88,3 +88,18 @@ fn follow_takes_a_log_directory_across_a_roll() {
     assert_eq!(got, [(0, 4080), (4088, 3), (4099, 5), (4112, 4), (big, 4080)], "{text}");
     assert_eq!(big, 4124);
 }
+
+/// `bench --log SIZE` adds a row per backend for the workload on a log of SIZE segments
+/// (here 1 MiB segments, so 3,000 records of 1 KiB roll twice); a size that holds no
+/// record is a usage error.
+#[test]
+fn bench_runs_the_workload_on_a_log_too() {
+    let run = seglog(&["bench", "--backend", "file", "--count", "3000", "--sync-every", "100", "--log", "1MiB"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("file")).collect();
+    assert_eq!(rows.len(), 2, "{}", run.stdout);
+    assert!(rows[1].starts_with("file log of 1 MiB "), "{}", run.stdout);
+    let run = seglog(&["bench", "--count", "10", "--log", "4k"]);
+    assert_eq!(run.code, 64, "{}", run.stderr);
+    assert!(run.stderr.contains("--log 4 KiB"), "{}", run.stderr);
+}
