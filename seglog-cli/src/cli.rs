@@ -84,7 +84,7 @@ pub enum Command {
 /// `seglog follow`.
 #[derive(Debug, Args)]
 pub struct FollowArgs {
-    /// The segment.
+    /// The segment, or a log directory (followed across its segments by position).
     #[command(flatten)]
     pub segment: SegmentArgs,
     /// Stop after N records.
@@ -218,6 +218,10 @@ pub struct BenchArgs {
     /// Sync after every N appends (0: only once, at the end).
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub sync_every: u64,
+    /// Also run the workload on a `seglog::Log` of segments of SIZE (whole MiB, e.g. 4MiB):
+    /// appends across rolls, reads by position, a scan across segments, reopening the log.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub log: Option<u64>,
     /// Keep the first backend's segment at PATH (which must not exist) for dump, verify
     /// and recover to try; otherwise it is made in a temporary directory and removed.
     #[arg(long, value_name = "PATH")]

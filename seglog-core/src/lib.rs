@@ -26,7 +26,7 @@ pub use error::{Error, Result};
 pub use flushed::FlushedOffset;
 pub use follow::Follower;
 pub use io::{AlignedBuf, OpenSegment, Preallocation, SegmentIo};
-pub use log::{FsDir, Log, LogDir, LogIter, LogOptions, LogReader, LogRecord, LogReport, SegmentInfo};
+pub use log::{FsDir, Log, LogDir, LogFollower, LogIter, LogOptions, LogReader, LogRecord, LogReport, SegmentInfo};
 pub use polled::Polled;
 pub use reader::{Iter, ReadHint, Reader, Record};
 pub use recovery::{Damage, RecoveryMode, RecoveryReport, ValidAfter, check, verify};

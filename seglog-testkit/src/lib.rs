@@ -16,6 +16,7 @@ pub mod interleave;
 pub mod log;
 pub mod log_damage;
 pub mod log_faults;
+pub mod log_follow;
 pub mod logcrash;
 mod mem;
 pub mod model;
@@ -112,6 +113,16 @@ macro_rules! file_backend_tests {
                     log_reader_outliving_the_log_does_not_lock_it,
                 );
             }
+            mod log_follow {
+                #[allow(unused_imports)]
+                use super::*;
+                $crate::__checks!(log_follow, $harness;
+                    log_follower_across_a_roll,
+                    log_follower_across_a_truncation,
+                    log_follower_across_a_purge,
+                    log_follower_sees_only_durable_records,
+                );
+            }
             mod log_damage {
                 #[allow(unused_imports)]
                 use super::*;
@@ -120,6 +131,7 @@ macro_rules! file_backend_tests {
                     log_bad_files_are_named,
                     log_crash_leftovers_never_resurrect,
                     log_strict_refuses_tail_damage,
+                    log_default_erases_only_a_torn_tail,
                     log_verify_walks_every_segment,
                     log_unaligned_segment_size_is_refused,
                 );

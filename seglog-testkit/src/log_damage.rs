@@ -122,7 +122,8 @@ pub fn log_crash_leftovers_never_resurrect<B: OpenSegment>(h: &mut FileHarness<B
     assert_eq!(log.start_position(), keep);
 }
 
-/// Damage with valid records after it in the tail: `Strict` refuses, naming the segment and
+/// Damage with valid records after it in the tail, below the durable end `log.flushed`
+/// vouches for: `Strict` and the default (`TornTail`) refuse, naming the segment and
 /// changing nothing; `Truncate` opens, reports it, and keeps the prefix.
 pub fn log_strict_refuses_tail_damage<B: OpenSegment>(h: &mut FileHarness<B>) {
     let dir = log_dir(h);
@@ -136,15 +137,56 @@ pub fn log_strict_refuses_tail_damage<B: OpenSegment>(h: &mut FileHarness<B>) {
     let offset = seglog_core::log::DATA_START + 4;
     flip(&tail.path, offset);
     let before = std::fs::read(&tail.path).unwrap();
-    match Log::<B>::open(&dir, small().recovery_mode(RecoveryMode::Strict)) {
-        Err(e @ Error::Damaged { .. }) => assert!(e.to_string().contains(&*tail.path.to_string_lossy()), "{e}"),
-        other => panic!("expected Damaged, got {other:?}"),
+    for mode in [RecoveryMode::Strict, RecoveryMode::TornTail] {
+        match Log::<B>::open(&dir, small().recovery_mode(mode)) {
+            Err(e @ Error::NotTornTail { durable_end: Some(_), .. }) => {
+                assert!(e.to_string().contains(&*tail.path.to_string_lossy()), "{e}")
+            }
+            other => panic!("{mode:?}: expected NotTornTail below the durable end, got {other:?}"),
+        }
+        assert_eq!(std::fs::read(&tail.path).unwrap(), before, "{mode:?} changed the tail");
     }
-    assert_eq!(std::fs::read(&tail.path).unwrap(), before, "Strict changed the tail");
-    let log = Log::<B>::open(&dir, small()).unwrap();
+    let log = Log::<B>::open(&dir, small().recovery_mode(RecoveryMode::Truncate)).unwrap();
     assert!(log.report().valid_records_after_damage());
     let want: Vec<_> = recs.iter().filter(|(p, _)| *p < tail.first_position).cloned().collect();
     assert_eq!(read_all(&mut log.reader()), want);
+}
+
+/// The default recovery (`TornTail`) erases damage past the durable end `log.flushed`
+/// vouches for, as a power loss leaves it (here: the witness of an earlier sync, and the
+/// last record torn), and `Strict` agrees when nothing valid follows.
+pub fn log_default_erases_only_a_torn_tail<B: OpenSegment>(h: &mut FileHarness<B>) {
+    let dir = log_dir(h);
+    let mut log = Log::<B>::open(&dir, small()).unwrap();
+    let first = append_n(&mut log, 0, 3);
+    log.sync().unwrap();
+    let witness = std::fs::read(dir.join("log.flushed")).unwrap();
+    let later = append_n(&mut log, 3, 2);
+    log.sync().unwrap();
+    let tail = log.segments().last().unwrap().clone();
+    drop(log);
+    assert!(later[0].0 >= tail.first_position, "the test needs both records in the tail");
+    // A power loss may leave the witness stale (lower), never ahead.
+    std::fs::write(dir.join("log.flushed"), &witness).unwrap();
+    // The last record torn: its payload's last byte never landed.
+    let last = &later[1];
+    flip(&tail.path, seglog_core::log::DATA_START + (last.0 - tail.first_position) + 8 + last.1.len() as u64 - 1);
+    for mode in [RecoveryMode::Strict, RecoveryMode::TornTail] {
+        let copy = h.dir().join(format!("copy-{mode:?}"));
+        copy_dir(&dir, &copy);
+        let log = Log::<B>::open(&copy, small().recovery_mode(mode)).unwrap();
+        assert!(log.report().tail.damage.is_some(), "{mode:?}: {:?}", log.report());
+        let want: Vec<_> = first.iter().chain(&later[..1]).cloned().collect();
+        assert_eq!(read_all(&mut log.reader()), want, "{mode:?}");
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
 }
 
 /// `Log::verify` reports every segment without writing; damage in a sealed segment is an

@@ -355,6 +355,28 @@ impl LogDir for SimDir {
         Ok(())
     }
 
+    fn update_file(&self, name: &str, bytes: &[u8], durable: bool) -> io::Result<()> {
+        let f = self.get(name)?;
+        {
+            let mut s = lock(&f);
+            if s.live.len() < bytes.len() {
+                s.live.resize(bytes.len(), 0);
+            }
+            s.live[..bytes.len()].copy_from_slice(bytes);
+            s.pending.push((0, bytes.to_vec()));
+        }
+        self.core.event();
+        if durable {
+            {
+                let mut s = lock(&f);
+                s.durable = s.live.clone();
+                s.pending.clear();
+            }
+            self.core.event();
+        }
+        Ok(())
+    }
+
     fn rename(&self, from: &str, to: &str) -> io::Result<()> {
         {
             let mut state = lock(&self.core.dir);

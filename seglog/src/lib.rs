@@ -28,6 +28,9 @@ pub type LogIter<'r> = seglog_core::LogIter<'r, seglog_file::FileIo>;
 /// Follows a segment file that a writer in another process appends to, with the default
 /// backend; see [`seglog_core::Follower`].
 pub type Follower = seglog_core::Follower<seglog_file::FileIo>;
+/// Follows a [`Log`] that a writer in another process appends to, across rolls,
+/// truncations and purges, with the default backend; see [`seglog_core::LogFollower`].
+pub type LogFollower = seglog_core::LogFollower<seglog_file::FileIo>;
 
 /// Walks the segment file at `path` as recovery would, with the default backend, and
 /// reports what it holds without writing anything or taking the writer's lock.
@@ -83,6 +86,8 @@ macro_rules! backend_module {
             pub type LogReader = seglog_core::LogReader<$io>;
             /// Iterates a log's records on this backend; see [`seglog_core::LogIter`].
             pub type LogIter<'r> = seglog_core::LogIter<'r, $io>;
+            /// Follows a log another process writes; see [`seglog_core::LogFollower`].
+            pub type LogFollower = seglog_core::LogFollower<$io>;
         }
     };
 }

@@ -19,20 +19,20 @@ const SIZE_ALIGN: u64 = 1 << 20;
 
 /// What to write: the same for every backend, so their rows compare.
 #[derive(Clone, Copy, Debug)]
-struct Plan {
-    record_size: usize,
-    count: u64,
-    sync_every: u64,
-    segment_size: u64,
+pub(super) struct Plan {
+    pub record_size: usize,
+    pub count: u64,
+    pub sync_every: u64,
+    pub segment_size: u64,
 }
 
 /// Timings of one backend's run.
 #[derive(Clone, Copy, Debug)]
-struct Timings {
-    append: Duration,
-    random_reads: Duration,
-    scan: Duration,
-    recovery: Duration,
+pub(super) struct Timings {
+    pub append: Duration,
+    pub random_reads: Duration,
+    pub scan: Duration,
+    pub recovery: Duration,
 }
 
 /// Runs the plan on each backend in turn and prints a table of rates.
@@ -48,6 +48,19 @@ pub fn run(args: &BenchArgs) -> Result<u8, Failure> {
         .and_then(|needed| needed.div_ceil(SIZE_ALIGN).max(1).checked_mul(SIZE_ALIGN))
         .ok_or_else(|| Failure::new(exit::USAGE, "--count times --record-size is too large for one segment"))?;
     let plan = Plan { record_size, count: args.count, sync_every: args.sync_every, segment_size };
+    if let Some(size) = args.log
+        && (size == 0
+            || !size.is_multiple_of(SIZE_ALIGN)
+            || size - seglog::core::log::DATA_START < record_size as u64 + seglog::HEADER_LEN as u64)
+    {
+        return Err(Failure::new(
+            exit::USAGE,
+            format!(
+                "--log {}: segments must be whole MiB and hold a record after their 4 KiB header",
+                format_size(size)
+            ),
+        ));
+    }
     let scratch = scratch_dir()?;
     let mut out = stdout();
     let syncs = match args.sync_every {
@@ -71,6 +84,11 @@ pub fn run(args: &BenchArgs) -> Result<u8, Failure> {
         };
         let timings = dispatch!(backend, measure(&path, &plan))?;
         rows.push(row(&name, &plan, &timings));
+        if let Some(size) = args.log {
+            let dir = scratch.path().join(format!("{name}-log"));
+            let timings = dispatch!(backend, super::bench_log::measure(&dir, &plan, size))?;
+            rows.push(row(&format!("{name} log of {}", format_size(size)), &plan, &timings));
+        }
     }
     print_table(&mut out, &rows)?;
     writeln!(
@@ -167,13 +185,13 @@ fn measure<B: OpenSegment>(path: &Path, plan: &Plan) -> Result<Timings, Failure>
 }
 
 /// Fails if a self-check of the benchmark's own results does not hold.
-fn check(ok: bool, path: &Path, what: &str) -> Result<(), Failure> {
+pub(super) fn check(ok: bool, path: &Path, what: &str) -> Result<(), Failure> {
     if ok { Ok(()) } else { Err(Failure::new(exit::SOFTWARE, format!("{}: bench self-check: {what}", path.display()))) }
 }
 
 /// Writes record number `i` as ten digits and a space over the start of the payload, so
 /// records differ and a dump of the kept segment shows which is which.
-fn stamp(payload: &mut [u8], i: u64) {
+pub(super) fn stamp(payload: &mut [u8], i: u64) {
     let mut text = [b' '; 11];
     let mut n = i;
     for digit in text.iter_mut().take(10).rev() {
@@ -186,10 +204,10 @@ fn stamp(payload: &mut [u8], i: u64) {
 }
 
 /// A tiny, fixed-seed generator for read offsets: reproducible, and cheaper than the reads.
-struct XorShift(u64);
+pub(super) struct XorShift(pub u64);
 
 impl XorShift {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;

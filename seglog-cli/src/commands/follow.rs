@@ -14,9 +14,13 @@ use crate::exit::{self, Failure};
 const TICK: Duration = Duration::from_millis(200);
 
 /// Prints each record once it is durable (the writer's sidecar says so), from the first
-/// record, until interrupted, or until `--limit` records or `--timeout` of silence.
+/// record, until interrupted, or until `--limit` records or `--timeout` of silence. A log
+/// directory is followed by position across its segments.
 pub fn run<B: OpenSegment>(args: &FollowArgs) -> Result<u8, Failure> {
     let segment = &args.segment;
+    if super::logdir::is_log(&segment.path) {
+        return super::follow_log::run::<B>(args);
+    }
     let mut follower = Follower::<B>::open(&segment.path, segment.start_offset)?;
     let mut out = stdout();
     let mut printed = 0u64;

@@ -20,10 +20,12 @@ macro_rules! dispatch {
 
 mod append;
 mod bench;
+mod bench_log;
 mod create;
 mod dump;
 mod files;
 mod follow;
+mod follow_log;
 mod logdir;
 mod stat;
 mod verify;

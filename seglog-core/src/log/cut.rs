@@ -33,6 +33,11 @@ impl<B: SegmentIo, D: LogDir<Io = B>> Log<B, D> {
         if position == end {
             return Ok(());
         }
+        // Followers and recovery first: once durable, no crash brings back an end above the
+        // cut. (Records past the durable end were never published: no cut to announce.)
+        if position < self.witness.end() {
+            self.poisoning(|log| log.witness.publish(&*log.dir, position, true))?;
+        }
         let index = table.find(position).unwrap_or(0);
         let last = table.entries.len() - 1;
         if index == last {
@@ -98,6 +103,7 @@ impl<B: SegmentIo, D: LogDir<Io = B>> Log<B, D> {
         // The commit point: the new start is durable before any file goes.
         self.poisoning(|log| write_meta(&*log.dir, &meta))?;
         self.meta = meta;
+        self.poisoning(|log| log.witness.set_start(&*log.dir, meta.start_position))?;
         let mut entries = Vec::with_capacity(table.entries.len() - keep);
         for e in table.entries.iter().skip(keep) {
             entries.push(e.duplicate()?);

@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::fs::lock_exclusive;
 use crate::io::{OpenSegment, Preallocation, SegmentIo};
@@ -48,6 +49,11 @@ pub trait LogDir: Send + Sync + Debug + 'static {
     /// Must create (or replace) the small file `name` holding `bytes`, its contents durable.
     fn write_file(&self, name: &str, bytes: &[u8]) -> io::Result<()>;
 
+    /// Must overwrite the start of the existing small file `name` with `bytes`, in place
+    /// (one write, readers of the file see it at once); with `durable`, its contents must be
+    /// durable before this returns (`fdatasync`).
+    fn update_file(&self, name: &str, bytes: &[u8], durable: bool) -> io::Result<()>;
+
     /// Must rename `from` to `to`, replacing `to` atomically if it exists.
     fn rename(&self, from: &str, to: &str) -> io::Result<()>;
 
@@ -62,6 +68,9 @@ pub trait LogDir: Send + Sync + Debug + 'static {
 #[derive(Debug)]
 pub struct FsDir<B> {
     path: PathBuf,
+    /// The small file last updated in place, kept open: the log updates `log.flushed` after
+    /// every sync.
+    updated: Mutex<Option<(String, File)>>,
     _backend: PhantomData<fn() -> B>,
 }
 
@@ -73,7 +82,7 @@ impl<B: OpenSegment> FsDir<B> {
             std::fs::create_dir_all(&path)?;
             crate::fs::sync_parent_dir(&path)?;
         }
-        Ok(Self { path, _backend: PhantomData })
+        Ok(Self { path, updated: Mutex::new(None), _backend: PhantomData })
     }
 
     /// The directory at `path`, which must exist; nothing is created.
@@ -82,7 +91,17 @@ impl<B: OpenSegment> FsDir<B> {
         if !path.is_dir() {
             return Err(io::Error::new(io::ErrorKind::NotFound, "not a directory"));
         }
-        Ok(Self { path, _backend: PhantomData })
+        Ok(Self { path, updated: Mutex::new(None), _backend: PhantomData })
+    }
+}
+
+impl<B> FsDir<B> {
+    /// Closes the kept file if it is `name`, which is about to be replaced or removed.
+    fn forget(&self, name: &str) {
+        let mut updated = self.updated.lock().unwrap_or_else(|e| e.into_inner());
+        if updated.as_ref().is_some_and(|(n, _)| n == name) {
+            *updated = None;
+        }
     }
 }
 
@@ -140,16 +159,34 @@ impl<B: OpenSegment> LogDir for FsDir<B> {
 
     fn write_file(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
         use std::io::Write;
+        self.forget(name);
         let mut f = File::create(self.path.join(name))?;
         f.write_all(bytes)?;
         f.sync_all()
     }
 
+    fn update_file(&self, name: &str, bytes: &[u8], durable: bool) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let mut updated = self.updated.lock().unwrap_or_else(|e| e.into_inner());
+        let file = match &*updated {
+            Some((n, f)) if n == name => f,
+            _ => {
+                let f = std::fs::OpenOptions::new().write(true).open(self.path.join(name))?;
+                &updated.insert((name.to_string(), f)).1
+            }
+        };
+        file.write_all_at(bytes, 0)?;
+        if durable { file.sync_data() } else { Ok(()) }
+    }
+
     fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        self.forget(from);
+        self.forget(to);
         std::fs::rename(self.path.join(from), self.path.join(to))
     }
 
     fn remove(&self, name: &str) -> io::Result<()> {
+        self.forget(name);
         std::fs::remove_file(self.path.join(name))
     }
 

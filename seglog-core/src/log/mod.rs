@@ -8,6 +8,7 @@
 mod cut;
 mod dir;
 mod files;
+mod follow;
 mod header;
 mod open;
 mod options;
@@ -16,11 +17,13 @@ mod scan;
 mod spare;
 mod table;
 mod walk;
+mod witness;
 
 use std::path::Path;
 use std::sync::Arc;
 
 pub use dir::{FsDir, LogDir};
+pub use follow::LogFollower;
 pub use header::DATA_START;
 pub use options::{LogOptions, LogReport, SegmentInfo};
 pub use reader::{LogIter, LogReader, LogRecord};
@@ -29,6 +32,7 @@ use files::{make_segment, remove_all, write_meta};
 use header::{Meta, SegmentHeader, segment_name};
 use spare::{Spare, tmp_name};
 use table::{Entry, Shared, Table};
+use witness::Witness;
 
 use crate::codec::{MAX_PAYLOAD, batch_len};
 use crate::error::{Error, Result};
@@ -56,6 +60,8 @@ pub struct Log<B: SegmentIo, D: LogDir<Io = B> = FsDir<B>> {
     writer: Writer<B>,
     tail: Tail,
     report: LogReport,
+    /// `log.flushed`: the durable end, for followers and recovery.
+    witness: Witness,
     poison: Option<String>,
     // Last, so the lock is released after every handle is closed.
     _lock: D::Lock,
@@ -136,6 +142,7 @@ impl<B: SegmentIo, D: LogDir<Io = B>> Log<B, D> {
         }
         let (offset, bytes) = self.writer.append_batch(records)?;
         self.tail.appended += records.len() as u64;
+        self.prepare_next();
         Ok((self.position(offset), bytes))
     }
 
@@ -145,7 +152,10 @@ impl<B: SegmentIo, D: LogDir<Io = B>> Log<B, D> {
         self.check_poison()?;
         let end = self.writer.sync()?;
         self.tail.synced = self.tail.appended;
-        Ok(self.position(end))
+        let end = self.position(end);
+        // Only after the records below `end` are durable.
+        self.poisoning(|log| log.witness.publish(&*log.dir, end, false))?;
+        Ok(end)
     }
 
     /// A reader of the durable records, for any thread.
@@ -250,9 +260,13 @@ impl<B: SegmentIo, D: LogDir<Io = B>> Log<B, D> {
         make_segment(&*self.dir, &self.options, header, io)
     }
 
-    /// Starts making the next segment's file, if the options ask for it.
+    /// Starts making the next segment's file, if the options ask for it, once the tail is
+    /// half full. Not at once after a roll: the first syncs into a new segment are the
+    /// costly ones (the file system converts its first extents), and a creation running
+    /// beside them (`fallocate`, `fsync`, directory `fsync`) makes them slower still.
     fn prepare_next(&mut self) {
-        if self.options.precreate && self.spare.is_none() {
+        let half = (self.options.segment_size - DATA_START) / 2;
+        if self.options.precreate && self.spare.is_none() && self.writer.remaining_bytes() <= half {
             self.spare =
                 Some(Spare::spawn(&self.dir, self.tail.seq + 1, self.options.segment_size, self.options.preallocation));
         }

@@ -8,6 +8,7 @@ use super::header::{DATA_START, Meta, SegmentHeader, new_log_id};
 use super::options::{LogOptions, LogReport, SegmentInfo};
 use super::scan::{self, LOCK, Link, file_error, io_error};
 use super::table::{Entry, Shared, Table};
+use super::witness::{self, Witness};
 use super::{Log, Tail, make_segment, remove_all, walk, write_meta};
 use crate::codec::HEADER_LEN;
 use crate::error::{Error, Result};
@@ -37,7 +38,7 @@ pub(super) fn open<B: SegmentIo, D: LogDir<Io = B>>(dir: D, options: LogOptions)
     let ignored = scan.ignored.iter().map(|n| root.join(n)).collect();
     let removed = scan.garbage.iter().map(|n| root.join(n)).collect();
     let mut chain = scan.chain;
-    let (meta, writer, tail_header, sealed) = match chain.pop() {
+    let (meta, writer, tail_header, sealed, witness) = match chain.pop() {
         None => {
             // A new log, or one whose creation stopped before its first segment. Temporary
             // files go first: the first segment's may be among them.
@@ -58,7 +59,9 @@ pub(super) fn open<B: SegmentIo, D: LogDir<Io = B>>(dir: D, options: LogOptions)
                 base_record: meta.start_record,
                 segment_size: options.segment_size,
             };
-            (meta, make_segment(&dir, &options, &header, None)?, header, Vec::new())
+            let writer = make_segment(&dir, &options, &header, None)?;
+            let (witness, _) = Witness::open(&dir, meta.log_id, meta.start_position, meta.start_position)?;
+            (meta, writer, header, Vec::new(), witness)
         }
         Some(tail) => {
             let meta = scan.meta.ok_or_else(|| file_error(&root, scan::META, 0, "missing"))?;
@@ -71,10 +74,16 @@ pub(super) fn open<B: SegmentIo, D: LogDir<Io = B>>(dir: D, options: LogOptions)
                 io::ErrorKind::WouldBlock => Error::Locked { path: root.join(&name), source: e },
                 _ => io_error(&root, &name, "opening segment", e),
             })?;
-            // Strict refuses here, before anything in the directory has changed.
-            let writer = Writer::recover(io, DATA_START, options.recovery_mode)?;
+            // What `log.flushed` vouches for in the tail: damage below it is no torn tail.
+            let durable =
+                witness::read(&dir, meta.log_id).and_then(|p| p.durable_offset(header.base_position, DATA_START));
+            // Strict and TornTail refuse here, before anything in the directory has changed.
+            let writer = Writer::recover_with(io, DATA_START, options.recovery_mode, durable)?;
             remove_all(&dir, &scan.garbage)?;
-            (meta, writer, header, sealed)
+            let end = header.base_position + (writer.write_offset() - DATA_START);
+            // Recovery kept less than was published (media damage, `Truncate`): a cut.
+            let (witness, _) = Witness::open(&dir, meta.log_id, meta.start_position, end)?;
+            (meta, writer, header, sealed, witness)
         }
     };
     let records = writer.report().records;
@@ -89,8 +98,19 @@ pub(super) fn open<B: SegmentIo, D: LogDir<Io = B>>(dir: D, options: LogOptions)
     };
     let shared = Arc::new(Shared::new(root, Table { start_position: meta.start_position, entries }));
     let report = LogReport { created, segments: Vec::new(), tail: *writer.report(), removed, ignored };
-    let mut log =
-        Log { dir: Arc::new(dir), spare: None, options, meta, shared, writer, tail, report, poison: None, _lock: lock };
+    let mut log = Log {
+        dir: Arc::new(dir),
+        spare: None,
+        options,
+        meta,
+        shared,
+        writer,
+        tail,
+        report,
+        witness,
+        poison: None,
+        _lock: lock,
+    };
     log.report.segments = log.segments();
     log.prepare_next();
     Ok(log)

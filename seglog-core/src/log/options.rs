@@ -16,12 +16,12 @@ pub struct LogOptions {
 }
 
 impl Default for LogOptions {
-    /// 64 MiB segments, [`RecoveryMode::Truncate`], [`Preallocation::Fallocate`], sealed
+    /// 64 MiB segments, [`RecoveryMode::TornTail`], [`Preallocation::Fallocate`], sealed
     /// segments checked by their headers only, the next segment pre-created in the background.
     fn default() -> Self {
         Self {
             segment_size: 64 << 20,
-            recovery_mode: RecoveryMode::Truncate,
+            recovery_mode: RecoveryMode::TornTail,
             preallocation: Preallocation::Fallocate,
             check_sealed: false,
             precreate: true,
@@ -37,10 +37,17 @@ impl LogOptions {
         self
     }
 
-    /// How the log is recovered on open: [`RecoveryMode::Strict`] refuses to open (changing
-    /// nothing) when valid records follow damage, in the tail or in any sealed segment (which
-    /// it walks, as [`check_sealed`](Self::check_sealed) does); `Truncate` keeps the tail's
-    /// valid prefix.
+    /// How the log is recovered on open, applied to the tail segment as for one segment.
+    ///
+    /// [`RecoveryMode::TornTail`] (the default) erases only what a crash could have left:
+    /// damage in the tail past the durable end that `log.flushed` vouches for (the end the
+    /// last successful [`sync`](super::Log::sync) published). It refuses, changing nothing,
+    /// damage below that end and damage no write leaves ([`Error::NotTornTail`](crate::Error::NotTornTail)).
+    /// Sealed segments need no such rule: each was synced before its successor existed, so
+    /// damage there is never a torn tail; they are walked (and refused if damaged) only
+    /// with [`check_sealed`](Self::check_sealed). [`RecoveryMode::Strict`] also refuses when
+    /// valid records follow damage anywhere, in the tail or in any sealed segment (which it
+    /// walks); `Truncate` keeps the tail's valid prefix whatever follows it.
     pub fn recovery_mode(mut self, mode: RecoveryMode) -> Self {
         self.recovery_mode = mode;
         self

@@ -17,7 +17,11 @@ pub struct LogRecord<'a> {
     record: Record<'a>,
 }
 
-impl LogRecord<'_> {
+impl<'a> LogRecord<'a> {
+    pub(super) fn new(position: u64, record: Record<'a>) -> Self {
+        Self { position, record }
+    }
+
     /// The record's position in the log.
     pub fn position(&self) -> u64 {
         self.position

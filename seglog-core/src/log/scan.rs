@@ -56,7 +56,7 @@ pub(crate) fn scan<D: LogDir>(dir: &D) -> Result<Scan<D::Io>> {
             segments.push((seq, name));
         } else if name.ends_with(".tmp") {
             garbage.push(name);
-        } else if name != META && name != LOCK {
+        } else if name != META && name != LOCK && name != super::witness::WITNESS {
             ignored.push(name);
         }
     }

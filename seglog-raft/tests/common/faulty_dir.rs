@@ -102,6 +102,9 @@ where
     fn write_file(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
         self.inner.write_file(name, bytes)
     }
+    fn update_file(&self, name: &str, bytes: &[u8], durable: bool) -> io::Result<()> {
+        self.inner.update_file(name, bytes, durable)
+    }
     fn rename(&self, from: &str, to: &str) -> io::Result<()> {
         self.inner.rename(from, to)
     }

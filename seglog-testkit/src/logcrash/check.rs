@@ -16,14 +16,17 @@ pub(super) fn check_image<T: LogTarget>(
     salt: u64,
     full: bool,
 ) -> Result<bool, String> {
-    // Strict first: when it refuses it must have changed nothing, so Truncate then sees the
-    // image as the crash left it. When it opens, it recovered what Truncate would have.
+    // Strict first: when it refuses it must have changed nothing, so the default open
+    // (`TornTail`) then sees the image as the crash left it, and must open it: a crash alone
+    // never makes the default refuse. When Strict opens, it recovered what the default would have.
     let (refused, mut log) =
         match Log::open_in(target.materialise(image), options().recovery_mode(RecoveryMode::Strict)) {
             Ok(log) => (false, log),
-            Err(Error::Damaged { .. }) => {
-                (true, Log::open_in(target.again(), options()).map_err(|e| format!("Truncate failed: {e}"))?)
-            }
+            Err(Error::Damaged { .. }) => (
+                true,
+                Log::open_in(target.again(), options())
+                    .map_err(|e| format!("the default open (TornTail) refused a crash image: {e}"))?,
+            ),
             Err(e) => return Err(format!("Strict failed: {e}")),
         };
     if refused != log.report().valid_records_after_damage() {
