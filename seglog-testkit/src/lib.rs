@@ -210,6 +210,8 @@ macro_rules! __suites {
                 wrong_start_offset_is_named,
                 scan_reads_only_what_may_hold_data,
                 valid_record_past_a_hole_is_found,
+                scan_leaves_the_page_cache_as_it_found_it,
+                cached_zeros_past_the_records_are_not_read,
             );
         }
         mod scan {

@@ -4,10 +4,10 @@
 use std::io;
 use std::ops::Range;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use seglog_core::{AlignedBuf, SegmentIo};
+use seglog_core::{AlignedBuf, Cached, SegmentIo};
 
 use crate::Harness;
 
@@ -90,6 +90,14 @@ impl<B: SegmentIo> SegmentIo for Sparse<B> {
         }
         Ok(Some(start..at.min(size)))
     }
+
+    fn cached(&self, range: Range<u64>) -> Cached {
+        self.inner.cached(range)
+    }
+
+    fn uncache(&self, range: Range<u64>) {
+        self.inner.uncache(range)
+    }
 }
 
 /// A [`Harness`] whose backend is `H`'s wrapped in [`Sparse`]: `backend_tests!(mem_sparse,
@@ -121,23 +129,30 @@ impl<H: Harness> Harness for SparseHarness<H> {
     }
 }
 
-/// Wraps a backend and counts the bytes `read_at` returns; clones share the count.
+/// Wraps a backend and counts the bytes `read_at` returns, and notes the ranges core gives
+/// back to the page cache ([`SegmentIo::uncache`]); clones share both.
 #[derive(Debug)]
 pub struct Counted<B> {
     inner: Arc<B>,
     read: Arc<AtomicU64>,
+    uncached: Arc<Mutex<Vec<Range<u64>>>>,
 }
 
 impl<B> Clone for Counted<B> {
     fn clone(&self) -> Self {
-        Self { inner: Arc::clone(&self.inner), read: Arc::clone(&self.read) }
+        Self { inner: Arc::clone(&self.inner), read: Arc::clone(&self.read), uncached: Arc::clone(&self.uncached) }
     }
 }
 
 impl<B: SegmentIo> Counted<B> {
     /// Wraps `inner`.
     pub fn new(inner: B) -> Self {
-        Self { inner: Arc::new(inner), read: Arc::default() }
+        Self { inner: Arc::new(inner), read: Arc::default(), uncached: Arc::default() }
+    }
+
+    /// The ranges core has asked to drop from the page cache so far, in order.
+    pub fn uncached(&self) -> Vec<Range<u64>> {
+        self.uncached.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The wrapped backend.
@@ -185,5 +200,14 @@ impl<B: SegmentIo> SegmentIo for Counted<B> {
 
     fn next_data(&self, offset: u64) -> io::Result<Option<Range<u64>>> {
         self.inner.next_data(offset)
+    }
+
+    fn cached(&self, range: Range<u64>) -> Cached {
+        self.inner.cached(range)
+    }
+
+    fn uncache(&self, range: Range<u64>) {
+        self.uncached.lock().unwrap_or_else(|e| e.into_inner()).push(range.clone());
+        self.inner.uncache(range)
     }
 }
