@@ -249,3 +249,26 @@ pub fn next_data(file: &File, offset: u64, size: u64) -> io::Result<Option<std::
     };
     Ok(Some(start.max(offset)..end))
 }
+
+/// How much of `range` of `file` the page cache holds, for
+/// [`SegmentIo::cached`](crate::SegmentIo::cached): `cachestat(2)`, or
+/// [`Cached::Unknown`](crate::Cached::Unknown) where the kernel has none (before Linux 6.5)
+/// or it fails. An empty range holds no page.
+pub fn cached(file: &File, range: std::ops::Range<u64>) -> crate::Cached {
+    if range.is_empty() {
+        return crate::Cached::Pages(0);
+    }
+    match seglog_cachestat::cachestat(file, range.start, Some(range.end - range.start)) {
+        Ok(stat) => crate::Cached::Pages(stat.cached),
+        Err(_) => crate::Cached::Unknown,
+    }
+}
+
+/// Advises the kernel to drop the clean cached pages of `range` of `file`, for
+/// [`SegmentIo::uncache`](crate::SegmentIo::uncache): `posix_fadvise(POSIX_FADV_DONTNEED)`.
+/// Advice: a failure changes nothing that matters, so it is ignored.
+pub fn uncache(file: &File, range: std::ops::Range<u64>) {
+    if let Some(len) = std::num::NonZeroU64::new(range.end.saturating_sub(range.start)) {
+        let _ = rustix::fs::fadvise(file, range.start, Some(len), rustix::fs::Advice::DontNeed);
+    }
+}

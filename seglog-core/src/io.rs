@@ -62,6 +62,37 @@ pub trait SegmentIo: Send + Sync + std::fmt::Debug + 'static {
         let size = self.size();
         Ok((offset < size).then_some(offset..size))
     }
+
+    /// How much of `range` the page cache holds now, or [`Cached::Unknown`] (the default)
+    /// if the backend cannot tell. File backends ask the kernel
+    /// ([`fs::cached`](crate::fs::cached), `cachestat(2)`).
+    ///
+    /// Recovery asks before it reads the zeros past the records, and gives back with
+    /// [`uncache`](Self::uncache) only what held no cached page ([`Cached::Pages`]`(0)`) before it read: zeros it
+    /// alone brought in. An answer of `Unknown` keeps everything, as a backend without a
+    /// page cache should.
+    fn cached(&self, range: Range<u64>) -> Cached {
+        let _ = range;
+        Cached::Unknown
+    }
+
+    /// Advice that the bytes of `range` will not be read again soon: a backend that caches
+    /// them may drop the clean ones (`posix_fadvise(POSIX_FADV_DONTNEED)`,
+    /// [`fs::uncache`](crate::fs::uncache)). Only ever called on ranges that
+    /// [`cached`](Self::cached) reported as holding no cached page just before core read them.
+    /// The default does nothing.
+    fn uncache(&self, range: Range<u64>) {
+        let _ = range;
+    }
+}
+
+/// How much of a range the page cache holds, as [`SegmentIo::cached`] reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cached {
+    /// The backend cannot tell.
+    Unknown,
+    /// This many pages of the range are cached (0: none).
+    Pages(u64),
 }
 
 /// How [`OpenSegment::create`] reserves a new segment's space.

@@ -25,7 +25,7 @@ pub use codec::{Corruption, HEADER_LEN, MAX_PAYLOAD};
 pub use error::{Error, Result};
 pub use flushed::FlushedOffset;
 pub use follow::Follower;
-pub use io::{AlignedBuf, OpenSegment, Preallocation, SegmentIo};
+pub use io::{AlignedBuf, Cached, OpenSegment, Preallocation, SegmentIo};
 pub use log::{FsDir, Log, LogDir, LogFollower, LogIter, LogOptions, LogReader, LogRecord, LogReport, SegmentInfo};
 pub use polled::Polled;
 pub use reader::{Iter, ReadHint, Reader, Record};

@@ -164,21 +164,57 @@ pub fn read_sidecar(file: &File) -> io::Result<Option<Published>> {
 /// The durable end that the sidecar of `segment` vouches for: `Some` only if the sidecar
 /// exists, is intact, and belongs to this incarnation of the segment file; `None` otherwise.
 /// Never ahead of the durable records; may be stale (lower).
-#[allow(dead_code, reason = "recovery (issue 13) is its user")]
-pub(crate) fn vouched_end(segment: &std::path::Path) -> std::io::Result<Option<u64>> {
-    let not_found = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
-    let file = match File::open(sidecar_path(segment)) {
-        Ok(f) => f,
-        Err(e) if not_found(&e) => return Ok(None),
+pub(crate) fn vouched_end(segment: &Path) -> io::Result<Option<u64>> {
+    let size = match std::fs::metadata(segment) {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let Some(published) = read_sidecar(&file)? else { return Ok(None) };
-    let (id, size) = match path_id(segment).and_then(|id| Ok((id, std::fs::metadata(segment)?.len()))) {
-        Ok(found) => found,
-        Err(e) if not_found(&e) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    Ok((published.owner == Owner::of(id) && published.end <= size).then_some(published.end))
+    Ok(Found::load(segment, false)?.and_then(|found| found.vouched_end(size)))
+}
+
+/// A segment's sidecar as recovery finds it: opened and read once, then handed to
+/// [`Sidecar::open_found`] to publish what recovery kept, so opening a writer reads it once.
+#[derive(Debug)]
+pub(crate) struct Found {
+    /// The sidecar file, if it exists.
+    file: Option<File>,
+    /// The segment file the path names now.
+    owner: Owner,
+    /// What the sidecar says, if it is intact and speaks for `owner`.
+    published: Option<Published>,
+    /// Whether it also holds every cut entry its generation counts: only then does the
+    /// writer carry on from it rather than start it over.
+    entries: bool,
+}
+
+impl Found {
+    /// Reads the sidecar of `segment` (opened for writing too when `write`); `None` when the
+    /// segment itself is gone.
+    pub(crate) fn load(segment: &Path, write: bool) -> io::Result<Option<Self>> {
+        let not_found = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
+        let owner = match path_id(segment) {
+            Ok(id) => Owner::of(id),
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let file = match OpenOptions::new().read(true).write(write).open(sidecar_path(segment)) {
+            Ok(f) => f,
+            Err(e) if not_found(&e) => return Ok(Some(Self { file: None, owner, published: None, entries: false })),
+            Err(e) => return Err(e),
+        };
+        let published = read_sidecar(&file)?.filter(|p| p.owner == owner);
+        let entries = match published {
+            Some(p) => SIDECAR_LEN as u64 + u64::from(p.generation) * CUT_LEN <= file_size(&file)?,
+            None => false,
+        };
+        Ok(Some(Self { file: Some(file), owner, published, entries }))
+    }
+
+    /// The durable end this sidecar vouches for, for a segment of `size` bytes.
+    pub(crate) fn vouched_end(&self, size: u64) -> Option<u64> {
+        self.published.map(|p| p.end).filter(|&end| end <= size)
+    }
 }
 
 /// The writer's handle on its sidecar.
@@ -205,19 +241,23 @@ impl Sidecar {
     }
 
     /// Opens (creating if needed) the sidecar of the existing segment at `segment`, whose
-    /// recovered end is `end`, and publishes it: as a cut if the sidecar said more.
+    /// recovered end is `end`, and publishes it: as a cut if the sidecar said more. `found`
+    /// is the sidecar as [`Found::load`] (for writing) read it before recovery: it is not
+    /// opened or read again.
     ///
-    /// Call it once the records below `end` are durable (after recovery's sync), or, when
-    /// `end` is at or below what the sidecar vouches for, before an erase below that: it
-    /// then only publishes a cut, durably, as a truncation does before erasing.
-    pub(crate) fn open(segment: &Path, end: u64) -> io::Result<Self> {
-        let owner = Owner::of(path_id(segment)?);
-        let file =
-            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(sidecar_path(segment))?;
-        // Ours only if it speaks for this file and holds the cut entries it counts.
-        let entries = |p: &Published| SIDECAR_LEN as u64 + u64::from(p.generation) * CUT_LEN;
-        let len = file_size(&file)?;
-        let ours = read_sidecar(&file)?.filter(|p| p.owner == owner && entries(p) <= len);
+    /// Call it once the records below `end` are durable (after recovery's sync, or when the
+    /// sidecar already vouches for them), or, when `end` is at or below what the sidecar
+    /// vouches for, before an erase below that: it then only publishes a cut, durably, as a
+    /// truncation does before erasing.
+    pub(crate) fn open_found(found: Found, segment: &Path, end: u64) -> io::Result<Self> {
+        let Found { file, owner, published, entries } = found;
+        let ours = published.filter(|_| entries);
+        let file = match file {
+            Some(file) => file,
+            None => {
+                OpenOptions::new().read(true).write(true).create(true).truncate(false).open(sidecar_path(segment))?
+            }
+        };
         let Some(old) = ours else {
             // Missing, torn, another file's, or nonsense: start over. Not synced: if this
             // is lost, what is left vouches for nothing, as now.

@@ -129,6 +129,11 @@ impl SegmentIo for DirectIo {
     fn next_data(&self, offset: u64) -> io::Result<Option<std::ops::Range<u64>>> {
         fs::next_data(&self.direct, offset, self.size)
     }
+
+    fn uncache(&self, range: std::ops::Range<u64>) {
+        // Reads here bypass the page cache, but `next_data` still counts what others cached.
+        fs::uncache(&self.direct, range)
+    }
 }
 
 impl OpenSegment for DirectIo {

@@ -92,6 +92,14 @@ impl SegmentIo for MmapIo {
     fn next_data(&self, offset: u64) -> io::Result<Option<std::ops::Range<u64>>> {
         fs::next_data(&self.file, offset, self.size)
     }
+
+    fn cached(&self, range: std::ops::Range<u64>) -> seglog_core::Cached {
+        fs::cached(&self.file, range)
+    }
+
+    fn uncache(&self, range: std::ops::Range<u64>) {
+        fs::uncache(&self.file, range)
+    }
 }
 
 impl OpenSegment for MmapIo {

@@ -9,7 +9,7 @@ use std::io;
 use std::ops::Range;
 use std::path::Path;
 
-use seglog_core::SegmentIo;
+use seglog_core::{Cached, SegmentIo};
 
 /// A wrapper around a backend that writes only the calls it changes: every method passes
 /// the call through to [`inner`](Self::inner) unless the wrapper overrides it. Implement
@@ -93,6 +93,16 @@ pub trait Decorator: Send + Sync + std::fmt::Debug + 'static {
     fn next_data(&self, offset: u64) -> io::Result<Option<Range<u64>>> {
         self.inner().next_data(offset)
     }
+
+    /// [`SegmentIo::cached`]; passed through by default.
+    fn cached(&self, range: Range<u64>) -> Cached {
+        self.inner().cached(range)
+    }
+
+    /// [`SegmentIo::uncache`]; passed through by default.
+    fn uncache(&self, range: Range<u64>) {
+        self.inner().uncache(range)
+    }
 }
 
 /// Implements [`SegmentIo`] for a [`Decorator`] `$name<B>` (generic over the backend it
@@ -127,6 +137,12 @@ macro_rules! decorate_segment_io {
             }
             fn next_data(&self, offset: u64) -> ::std::io::Result<::std::option::Option<::std::ops::Range<u64>>> {
                 $crate::Decorator::next_data(self, offset)
+            }
+            fn cached(&self, range: ::std::ops::Range<u64>) -> $crate::__private::Cached {
+                $crate::Decorator::cached(self, range)
+            }
+            fn uncache(&self, range: ::std::ops::Range<u64>) {
+                $crate::Decorator::uncache(self, range)
             }
         }
     };

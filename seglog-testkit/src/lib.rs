@@ -36,7 +36,7 @@ pub use sparse::{Counted, Sparse, SparseHarness};
 /// What the exported macros name, so a crate using them needs no import of its own.
 #[doc(hidden)]
 pub mod __private {
-    pub use seglog_core::SegmentIo;
+    pub use seglog_core::{Cached, SegmentIo};
 }
 
 /// Generates one `#[test]` per check of the suites, for one backend, in a module `$name`:
@@ -232,6 +232,8 @@ macro_rules! __suites {
                 wrong_start_offset_is_named,
                 scan_reads_only_what_may_hold_data,
                 valid_record_past_a_hole_is_found,
+                scan_leaves_the_page_cache_as_it_found_it,
+                cached_zeros_past_the_records_are_not_read,
             );
         }
         mod scan {

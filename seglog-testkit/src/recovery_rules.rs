@@ -1,7 +1,7 @@
 //! Issue 13: recovery erases without being told only what a crash could have left, and
 //! opening costs the records, not the segment.
 
-use seglog_core::{Corruption, Damage, Error, RecoveryMode, RecoveryReport, SegmentIo, ValidAfter, Writer};
+use seglog_core::{Cached, Corruption, Damage, Error, RecoveryMode, RecoveryReport, SegmentIo, ValidAfter, Writer};
 
 use crate::Harness;
 use crate::sparse::Counted;
@@ -239,4 +239,92 @@ pub fn valid_record_past_a_hole_is_found<H: Harness>(h: &mut H) {
     }
     drop(io);
     assert!(h.contents()[end as usize..].iter().all(|&b| b == 0));
+}
+
+/// Issue 13, part 1: zeros really written past the records (as `Preallocation::Zeroed`
+/// leaves them) are read by the scan but not left in the page cache unless they were there
+/// before; a backend that cannot tell what is cached keeps everything.
+pub fn scan_leaves_the_page_cache_as_it_found_it<H: Harness>(h: &mut H) {
+    const BIG: u64 = 8 << 20;
+    // Written zeros up to here: under the size past which recovery probes for cached holes.
+    const WRITTEN: u64 = 3 << 20;
+    let (_, end) = synced(h, BIG, 0, 3);
+    // Past the walk's read-ahead and the scan's first chunk, which may hold cached records.
+    let tail = (1 << 20)..WRITTEN;
+    let io = h.open_writer().unwrap();
+    let mut zeros = seglog_core::AlignedBuf::new();
+    let zeros = zeros.region(1 << 20, io.alignment());
+    let mut at = 4096;
+    while at < WRITTEN {
+        io.write_at(at, &zeros[..(WRITTEN - at).min(1 << 20) as usize]).unwrap();
+        at += 1 << 20;
+    }
+    io.sync().unwrap();
+    io.uncache(0..BIG);
+    drop(io);
+
+    // Not cached before: read, then given back.
+    let io = Counted::new(h.open_writer().unwrap());
+    let before = io.cached(tail.clone());
+    let r = *Writer::recover(io.clone(), 0, RecoveryMode::TornTail).unwrap().report();
+    assert_eq!((r.end, r.damage), (end, None));
+    let given_back = io.uncached();
+    assert!(given_back.iter().all(|g| g.start >= end), "gave back records' pages: {given_back:?}");
+    match before {
+        Cached::Unknown => assert!(
+            given_back.iter().all(|g| g.end <= tail.start || g.start >= tail.end),
+            "gave back zeros it read, {given_back:?}, without knowing whether they were cached"
+        ),
+        Cached::Pages(0) => assert_eq!(io.cached(tail.clone()), Cached::Pages(0), "the scan left its zeros cached"),
+        Cached::Pages(n) => panic!("{n} pages of the tail cached after dropping them"),
+    }
+    drop(io);
+
+    // Cached before: stays cached.
+    let io = Counted::new(h.open_writer().unwrap());
+    let mut buf = vec![0; (tail.end - tail.start) as usize];
+    if io.alignment() == 1 {
+        io.read_at(tail.start, &mut buf).unwrap();
+    }
+    // Without the zeros its read-ahead cached past them, which recovery would probe (and
+    // drop a written chunk of: `cached_zeros_past_the_records_are_not_read`).
+    io.uncache(WRITTEN..BIG);
+    let before = io.cached(tail.clone());
+    let ours = io.uncached().len();
+    Writer::recover(io.clone(), 0, RecoveryMode::TornTail).unwrap();
+    let given_back = io.uncached().split_off(ours);
+    assert!(
+        given_back.iter().all(|g| g.end <= tail.start || g.start >= tail.end),
+        "gave back what was cached before: {given_back:?}"
+    );
+    if let Cached::Pages(n) = before {
+        assert!(n > 0, "reading the tail cached none of it");
+        assert_eq!(io.cached(tail), before, "the scan dropped pages it found cached");
+    }
+}
+
+/// Issue 13, part 1: zeros that read-ahead cached over unwritten space past the records
+/// count as data to `SEEK_DATA`; recovery drops them and skips that space rather than read
+/// it on every open. Checked where the backend can tell what is cached.
+pub fn cached_zeros_past_the_records_are_not_read<H: Harness>(h: &mut H) {
+    const BIG: u64 = 64 << 20;
+    const CACHED: u64 = 24 << 20;
+    let (_, end) = synced(h, BIG, 0, 3);
+    let io = h.open_writer().unwrap();
+    if io.cached(0..4096) == Cached::Unknown {
+        return;
+    }
+    // What a reader of the last records and its read-ahead leave behind.
+    let mut buf = vec![0; 1 << 20];
+    for at in (0..CACHED).step_by(1 << 20) {
+        io.read_at(at, &mut buf).unwrap();
+    }
+    assert!(io.next_data(end).unwrap().is_some_and(|r| r.end >= CACHED), "reading cached no zeros");
+    drop(io);
+    let io = Counted::new(h.open_writer().unwrap());
+    let r = *Writer::recover(io.clone(), 0, RecoveryMode::TornTail).unwrap().report();
+    assert_eq!((r.end, r.damage), (end, None));
+    // The walk's window, and what lies within the 1 MiB kept and the 2 MiB chunk above it.
+    let bound = (256 << 10) + (4 << 20);
+    assert!(io.bytes_read() <= bound, "read {} bytes of {CACHED} cached; expected at most {bound}", io.bytes_read());
 }

@@ -3,8 +3,8 @@
 
 use std::io;
 use std::ops::Range;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use seglog_core::{AlignedBuf, SegmentIo};
 
@@ -99,23 +99,30 @@ impl<H: Harness> Harness for SparseHarness<H> {
     }
 }
 
-/// Wraps a backend and counts the bytes `read_at` returns; clones share the count.
+/// Wraps a backend and counts the bytes `read_at` returns, and notes the ranges core gives
+/// back to the page cache ([`SegmentIo::uncache`]); clones share both.
 #[derive(Debug)]
 pub struct Counted<B> {
     inner: Arc<B>,
     read: Arc<AtomicU64>,
+    uncached: Arc<Mutex<Vec<Range<u64>>>>,
 }
 
 impl<B> Clone for Counted<B> {
     fn clone(&self) -> Self {
-        Self { inner: Arc::clone(&self.inner), read: Arc::clone(&self.read) }
+        Self { inner: Arc::clone(&self.inner), read: Arc::clone(&self.read), uncached: Arc::clone(&self.uncached) }
     }
 }
 
 impl<B: SegmentIo> Counted<B> {
     /// Wraps `inner`.
     pub fn new(inner: B) -> Self {
-        Self { inner: Arc::new(inner), read: Arc::default() }
+        Self { inner: Arc::new(inner), read: Arc::default(), uncached: Arc::default() }
+    }
+
+    /// The ranges core has asked to drop from the page cache so far, in order.
+    pub fn uncached(&self) -> Vec<Range<u64>> {
+        self.uncached.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The wrapped backend.
@@ -145,6 +152,11 @@ impl<B: SegmentIo> Decorator for Counted<B> {
     fn mapped(&self) -> Option<&[u8]> {
         // Reads through a mapping could not be counted.
         None
+    }
+
+    fn uncache(&self, range: Range<u64>) {
+        self.uncached.lock().unwrap_or_else(|e| e.into_inner()).push(range.clone());
+        self.inner.uncache(range)
     }
 }
 decorate_segment_io!(Counted);

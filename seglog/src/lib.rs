@@ -2,7 +2,8 @@
 #![forbid(unsafe_code)]
 
 pub use seglog_core::{
-    Corruption, Damage, Error, FlushedOffset, HEADER_LEN, MAX_PAYLOAD, RecoveryMode, RecoveryReport, Result, ValidAfter,
+    Corruption, Damage, Error, FlushedOffset, HEADER_LEN, MAX_PAYLOAD, Polled, RecoveryMode, RecoveryReport, Result,
+    ValidAfter,
 };
 pub use seglog_core::{LogOptions, LogRecord, LogReport, SegmentInfo};
 
@@ -62,8 +63,8 @@ macro_rules! backend_module {
         pub mod $module {
             pub use $io;
             pub use seglog_core::{
-                Corruption, Damage, Error, FlushedOffset, HEADER_LEN, MAX_PAYLOAD, Preallocation, ReadHint, Record,
-                RecoveryMode, RecoveryReport, Result, ValidAfter,
+                Corruption, Damage, Error, FlushedOffset, HEADER_LEN, MAX_PAYLOAD, Polled, Preallocation, ReadHint,
+                Record, RecoveryMode, RecoveryReport, Result, ValidAfter,
             };
 
             /// Walks the segment file at `path` as recovery would, with this backend, and

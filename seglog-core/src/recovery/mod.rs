@@ -10,19 +10,22 @@
 
 use std::fmt;
 
-use crate::codec::{Corruption, HEADER_LEN, Header, decode_prefix};
-use crate::crc::{CrcCache, RecordCrc};
+use crate::codec::Corruption;
 use crate::error::{Error, Result, check_start_offset};
 use crate::io::SegmentIo;
 use crate::window::Window;
 
 mod policy;
 mod search;
+mod shed;
+mod walk;
 
 pub use policy::RecoveryMode;
 pub(crate) use policy::judge;
 pub(crate) use search::data_ranges;
 use search::{find_valid_after, last_nonzero_end};
+use walk::payload_crc;
+pub(crate) use walk::walk;
 
 /// Whether valid records were found after the damage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,6 +139,7 @@ pub(crate) fn scan<B: SegmentIo + ?Sized>(io: &B, start: u64) -> Result<Recovery
     let end = walked.end;
     let io_err =
         |e| Error::Io { path: io.path().to_path_buf(), op: "scanning past the valid records", offset: end, source: e };
+    shed::shed_cached_holes(io, end).map_err(io_err)?;
     let erase_end = last_nonzero_end(io, &mut w, end, size).map_err(io_err)?;
     let damage = if erase_end == end {
         None
@@ -152,94 +156,4 @@ pub(crate) fn scan<B: SegmentIo + ?Sized>(io: &B, start: u64) -> Result<Recovery
         Some(Damage { offset: end, reason, valid_after })
     };
     Ok(RecoveryReport { start_offset: start, end, records: walked.records, damage, discarded_bytes: erase_end - end })
-}
-
-/// Where a walk of the valid records ended.
-pub(crate) struct Walked {
-    /// End of the last complete record or batch: the recovered end.
-    pub(crate) end: u64,
-    /// Where the walk stopped: past `end` when a batch was cut short.
-    pub(crate) stopped_at: u64,
-    /// Records in `[start, end)`.
-    pub(crate) records: u64,
-    /// Why it stopped.
-    pub(crate) stop: Corruption,
-}
-
-/// Walks the valid records from `start` until damage, the end of the records, or `limit`.
-pub(crate) fn walk<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, start: u64, limit: u64) -> Result<Walked> {
-    let size = io.size();
-    let io_err =
-        |offset: u64, e| Error::Io { path: io.path().to_path_buf(), op: "walking the records", offset, source: e };
-    let (mut pos, mut end) = (start, start);
-    let (mut records, mut in_batch) = (0, 0);
-    let mut crcs = CrcCache::default();
-    // Read ahead only as far as the backend says data lies: a window into a hole would make
-    // the kernel zero-fill and cache pages that the scan past the records then reads again.
-    let mut data_end = 0;
-    let stop = loop {
-        if pos >= limit {
-            break Corruption::ZeroHeader;
-        }
-        if size - pos < HEADER_LEN as u64 {
-            break Corruption::ShortHeader;
-        }
-        if pos >= data_end {
-            data_end = io.next_data(pos).map_err(|e| io_err(pos, e))?.map_or(pos, |r| r.end.max(pos));
-        }
-        let ahead = SCAN_WINDOW.min((data_end - pos) as usize);
-        let bytes = w.get(io, pos, HEADER_LEN, ahead, size).map_err(|e| io_err(pos, e))?;
-        let header = match decode_prefix(bytes) {
-            Ok(Some(h)) => h,
-            Ok(None) => break Corruption::ZeroHeader,
-            Err(c) => break c,
-        };
-        let available = size - pos;
-        if header.record_len() > available {
-            break Corruption::LengthOutOfBounds { len: header.record_len(), available };
-        }
-        let crc = payload_crc(io, w, pos, &header, size, &mut crcs, ahead).map_err(|e| io_err(pos, e))?;
-        if let Err(c) = header.check_crc(crc) {
-            break c;
-        }
-        pos += header.record_len();
-        in_batch += 1;
-        if !header.continues_batch {
-            records += in_batch;
-            in_batch = 0;
-            end = pos;
-        }
-    };
-    Ok(Walked { end, stopped_at: pos, records, stop })
-}
-
-/// The record checksum of the record at `pos`, reading its payload in window-sized pieces
-/// (and up to `ahead` bytes ahead of it); payload bytes at or past `nonzero_end` are known
-/// to be zero and are not read.
-fn payload_crc<B: SegmentIo + ?Sized>(
-    io: &B,
-    w: &mut Window,
-    pos: u64,
-    header: &Header,
-    nonzero_end: u64,
-    crcs: &mut CrcCache,
-    ahead: usize,
-) -> std::io::Result<u32> {
-    let size = io.size();
-    let from = pos + HEADER_LEN as u64;
-    let to = from + u64::from(header.payload_len);
-    if to <= nonzero_end && header.payload_len as usize <= SCAN_WINDOW {
-        let payload = w.get(io, from, header.payload_len as usize, ahead, size)?;
-        return Ok(crcs.record_crc(header.len_bytes, payload));
-    }
-    let mut crc = RecordCrc::new(header.len_bytes);
-    let mut at = from;
-    let read_to = to.min(nonzero_end.max(from));
-    while at < read_to {
-        let n = ((read_to - at) as usize).min(SCAN_WINDOW);
-        crc.update(w.get(io, at, n, SCAN_WINDOW, size)?);
-        at += n as u64;
-    }
-    crc.update_zeros(to - at);
-    Ok(crc.finish())
 }

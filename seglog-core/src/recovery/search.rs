@@ -7,7 +7,7 @@ use std::ops::Range;
 use super::{BASE_WORK, SCAN_WINDOW, ValidAfter, payload_crc};
 use crate::codec::{HEADER_LEN, Header, decode_prefix};
 use crate::crc::CrcCache;
-use crate::io::SegmentIo;
+use crate::io::{Cached, SegmentIo};
 use crate::window::Window;
 
 /// Ranges kept per scan; past this many, the rest of the region counts as one range, so a
@@ -56,18 +56,47 @@ fn last_nonzero(bytes: &[u8]) -> Option<usize> {
 /// One past the last non-zero byte in `[from, size)`, or `from` if there is none.
 /// Scans backwards through the ranges that may hold data: the bytes past a segment's
 /// records are usually all zero, and usually unwritten.
+///
+/// Where they are written zeros (a `Zeroed` segment, an erased tail) they must be read,
+/// but they are not kept: the chunks of which the page cache held no page before they were
+/// read are dropped from it again once the scan is done ([`SegmentIo::uncache`]; at the
+/// end, so that the kernel's read-ahead for one chunk does not cache again the one read
+/// before it), and opening a mostly empty segment does not fill memory with its zeros. A
+/// chunk that was cached, wholly or partly, stays.
 pub(super) fn last_nonzero_end<B: SegmentIo + ?Sized>(
     io: &B,
     w: &mut Window,
     from: u64,
     size: u64,
 ) -> std::io::Result<u64> {
+    let mut brought_in: Vec<Range<u64>> = Vec::new();
+    let found = scan_back(io, w, from, size, &mut brought_in);
+    for range in brought_in {
+        io.uncache(range);
+    }
+    found
+}
+
+/// [`last_nonzero_end`]'s scan, noting in `brought_in` the chunks it read that held no
+/// cached page before.
+fn scan_back<B: SegmentIo + ?Sized>(
+    io: &B,
+    w: &mut Window,
+    from: u64,
+    size: u64,
+    brought_in: &mut Vec<Range<u64>>,
+) -> std::io::Result<u64> {
     for range in data_ranges(io, from, size)?.iter().rev() {
         let mut hi = range.end;
         while hi > range.start {
             let lo = hi.saturating_sub(SCAN_WINDOW as u64).max(range.start);
-            let chunk = w.get(io, lo, (hi - lo) as usize, 0, size)?;
-            if let Some(i) = last_nonzero(chunk) {
+            if io.cached(lo..hi) == Cached::Pages(0) {
+                match brought_in.last_mut() {
+                    Some(last) if last.start == hi => last.start = lo,
+                    _ => brought_in.push(lo..hi),
+                }
+            }
+            if let Some(i) = last_nonzero(w.get(io, lo, (hi - lo) as usize, 0, size)?) {
                 return Ok(lo + i as u64 + 1);
             }
             hi = lo;

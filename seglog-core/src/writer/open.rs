@@ -11,7 +11,7 @@ use crate::error::{Error, Result, check_start_offset, open_error};
 use crate::flushed::FlushedOffset;
 use crate::io::{AlignedBuf, OpenSegment, Preallocation, SegmentIo, align_down};
 use crate::recovery::{RecoveryMode, RecoveryReport, judge, scan};
-use crate::sidecar::{Sidecar, sidecar_path, vouched_end};
+use crate::sidecar::{Found, Sidecar, sidecar_path};
 
 impl<B: OpenSegment> Writer<B> {
     /// Creates a new segment file of exactly `size` bytes whose records start at
@@ -87,13 +87,15 @@ impl<B: OpenSegment> Writer<B> {
             io::ErrorKind::WouldBlock => Error::Locked { path: path.to_path_buf(), source: e },
             _ => open_error(path, "opening segment", e),
         })?;
-        let durable_end = vouched_end(path).map_err(|e| io_error(path, "reading the sidecar", 0, e))?;
+        // Read once: what it vouches for steers recovery, and the writer then publishes in it.
+        let found = Found::load(path, true).map_err(|e| io_error(path, "reading the sidecar", 0, e))?;
+        let durable_end = found.as_ref().and_then(|f| f.vouched_end(io.size()));
         let mut writer = Self::recover_with(io, start_offset, mode, durable_end)?;
         let end = writer.write_offset;
-        writer.sidecar = Some(
-            Sidecar::open(path, end)
-                .map_err(|e| open_error(&crate::sidecar::sidecar_path(path), "opening the sidecar", e))?,
-        );
+        let sidecar =
+            found.ok_or_else(|| io::ErrorKind::NotFound.into()).and_then(|f| Sidecar::open_found(f, path, end));
+        writer.sidecar =
+            Some(sidecar.map_err(|e| open_error(&crate::sidecar::sidecar_path(path), "opening the sidecar", e))?);
         Ok(writer)
     }
 }
@@ -139,7 +141,9 @@ impl<B: SegmentIo> Writer<B> {
         erase(&*io, report.end, report.end + report.discarded_bytes)
             .map_err(|e| io_error(io.path(), "erasing the discarded tail", report.end, e))?;
         // Records found on disk may sit unsynced in the page cache (the last writer died
-        // between write and sync): make them durable before readers may see them.
+        // between write and sync): make them durable before readers may see them. Kept even
+        // when the sidecar vouches for them and nothing was erased: an earlier recovery's
+        // erase may not be durable yet (docs/FORMAT.md §4, phase 3, says why that matters).
         io.sync().map_err(|e| io_error(io.path(), "syncing recovered segment", report.end, e))?;
         Self::start(io, report)
     }
