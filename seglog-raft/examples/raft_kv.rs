@@ -13,13 +13,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kv::{Kv as C, KvStateMachine, Set};
 use openraft::async_runtime::watch::WatchReceiver;
 use openraft::entry::RaftEntry;
 use openraft::storage::{IOFlushed, RaftLogStorage};
 use openraft::testing::log_id;
 use openraft::type_config::TypeConfigExt;
 use openraft::{Config, Raft, RaftTypeConfig};
-use kv::{Kv as C, KvStateMachine, Set};
 use router::{Node, Router};
 use seglog_core::LogOptions;
 use seglog_raft::LogStore;

@@ -128,8 +128,13 @@ fn child_main<B: OpenSegment + Send + Sync + 'static>() {
         let state = store.get_log_state().await.expect("log state");
         let mut reader = store.get_log_reader().await;
         // The term of every entry held, to name the entry a truncation or purge keeps.
-        let mut terms: BTreeMap<u64, u64> =
-            reader.try_get_log_entries(..).await.expect("read").iter().map(|e| (e.index(), e.log_id().leader_id.term)).collect();
+        let mut terms: BTreeMap<u64, u64> = reader
+            .try_get_log_entries(..)
+            .await
+            .expect("read")
+            .iter()
+            .map(|e| (e.index(), e.log_id().leader_id.term))
+            .collect();
         let old_vote = reader.read_vote().await.expect("vote").map_or(0, |v| v.leader_id.term);
         say(format_args!("opened"));
         let mut purged = state.last_purged_log_id.map_or(0, |p| p.index());

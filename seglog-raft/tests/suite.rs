@@ -18,12 +18,10 @@ use common::kv::{Kv as TypeConfig, KvStateMachine};
 /// key-value state machine (the suite checks both).
 struct Builder<B>(PhantomData<fn() -> B>);
 
-impl<B: OpenSegment + Send + Sync + 'static>
-    StoreBuilder<TypeConfig, LogStore<TypeConfig, B>, KvStateMachine, TempDir> for Builder<B>
+impl<B: OpenSegment + Send + Sync + 'static> StoreBuilder<TypeConfig, LogStore<TypeConfig, B>, KvStateMachine, TempDir>
+    for Builder<B>
 {
-    async fn build(
-        &self,
-    ) -> Result<(TempDir, LogStore<TypeConfig, B>, KvStateMachine), StorageError<TypeConfig>> {
+    async fn build(&self) -> Result<(TempDir, LogStore<TypeConfig, B>, KvStateMachine), StorageError<TypeConfig>> {
         let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
         // Small segments: the suite builds a store per test (46 of them).
         let options = LogOptions::default().segment_size(64 << 10);

@@ -11,10 +11,10 @@
 //! the medians over rounds with their range. `cargo run --release -- open [entries] [dir]`
 //! measures reopening a store that holds millions of entries instead.
 
-mod router;
 mod open;
 mod rlog;
 mod rocks;
+mod router;
 mod work;
 
 use std::collections::BTreeMap;

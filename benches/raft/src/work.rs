@@ -168,7 +168,7 @@ async fn store_alone<S: RaftLogStorage<C>>(mut store: S) -> Figures {
 
 fn config() -> Arc<Config> {
     let config =
-        Config { heartbeat_interval: 50, election_timeout_min: 300, election_timeout_max: 600, ..Config::default() };
+        Config { heartbeat_interval: 100, election_timeout_min: 1000, election_timeout_max: 2000, ..Config::default() };
     Arc::new(config.validate().expect("config"))
 }
 
@@ -200,12 +200,16 @@ async fn write(router: &Router, from: u64, count: u64, clients: u64) -> (f64, Ve
         .map(|c| {
             let router = router.clone();
             C::spawn(async move {
-                let node = leader(&router).await;
+                let mut node = leader(&router).await;
                 let mut lat = Vec::new();
                 for i in (from..from + count).filter(|i| i % clients == c) {
                     let req = ClientRequest { client: format!("k{i}"), serial: 1, status: "v".repeat(1024) };
                     let t = Instant::now();
-                    node.client_write(req).await.expect("write");
+                    // On a loaded machine a leader's lease can lapse: find the leader, retry.
+                    while let Err(e) = node.client_write(req.clone()).await {
+                        assert!(e.forward_to_leader().is_some(), "write {i}: {e}");
+                        node = leader(&router).await;
+                    }
                     lat.push(t.elapsed());
                 }
                 lat

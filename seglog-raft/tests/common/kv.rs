@@ -75,10 +75,8 @@ impl RaftSnapshotBuilder<Kv> for KvStateMachine {
     async fn build_snapshot(&mut self) -> io::Result<SnapshotOf<Kv, Cursor<Vec<u8>>>> {
         let mut inner = self.0.lock().unwrap();
         let bytes = postcard::to_stdvec(&inner.data).map_err(io::Error::other)?;
-        let meta = SnapshotMetaOf::<Kv> {
-            last_log_id: inner.data.applied,
-            last_membership: inner.data.membership.clone(),
-        };
+        let meta =
+            SnapshotMetaOf::<Kv> { last_log_id: inner.data.applied, last_membership: inner.data.membership.clone() };
         // The snapshot built becomes the current one: openraft sends it to lagging nodes.
         inner.snapshot = Some((meta.clone(), bytes.clone()));
         Ok(snapshot(meta, bytes))

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use super::kv::{Kv as C, KvStateMachine};
 use openraft::alias::{SnapshotOf, VoteOf};
 use openraft::error::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::RPCOption;
 use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse};
 use openraft::{Raft, RaftNetworkFactory, RaftNetworkV2};
-use super::kv::{Kv as C, KvStateMachine};
 
 pub type Node = Raft<C, KvStateMachine>;
 pub type SnapshotData = std::io::Cursor<Vec<u8>>;
