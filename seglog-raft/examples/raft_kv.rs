@@ -1,9 +1,10 @@
 //! A 3-node key-value cluster in one process on seglog-raft stores: writes from one client
 //! and from 16, a leader killed and restarted from its directory, and the store alone
-//! (append + flush callback latency). openraft's in-memory log store runs the same cluster
-//! as the ceiling. Run with `cargo run --release --example raft_kv -p seglog-raft`; files go
+//! (append + flush callback latency), on the tests' key-value state machine. Run with `cargo run --release --example raft_kv -p seglog-raft`; files go
 //! under the target directory. Figures depend on the disk and on what else the machine runs.
 
+#[path = "../tests/common/kv.rs"]
+mod kv;
 #[path = "../tests/common/router.rs"]
 mod router;
 
@@ -12,13 +13,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kv::{Kv as C, KvStateMachine, Set};
 use openraft::async_runtime::watch::WatchReceiver;
 use openraft::entry::RaftEntry;
 use openraft::storage::{IOFlushed, RaftLogStorage};
 use openraft::testing::log_id;
 use openraft::type_config::TypeConfigExt;
 use openraft::{Config, Raft, RaftTypeConfig};
-use openraft_memstore::{ClientRequest, MemStateMachine, TypeConfig as C};
 use router::{Node, Router};
 use seglog_core::LogOptions;
 use seglog_raft::LogStore;
@@ -38,22 +39,9 @@ fn root() -> PathBuf {
     root
 }
 
-/// Which log store the nodes use.
-#[derive(Clone, Copy, PartialEq)]
-enum Store {
-    Seglog,
-    Memory,
-}
-
-async fn start(router: &Router, store: Store, id: u64, dir: &Path, sm: Arc<MemStateMachine>) -> Node {
-    let node = match store {
-        Store::Seglog => {
-            let log = LogStore::<C>::open(dir, LogOptions::default()).expect("open the store");
-            Raft::new(id, config(), router.clone(), log, sm).await
-        }
-        Store::Memory => Raft::new(id, config(), router.clone(), openraft_memstore::new_mem_store().0, sm).await,
-    };
-    let node = node.expect("start the node");
+async fn start(router: &Router, id: u64, dir: &Path, sm: KvStateMachine) -> Node {
+    let log = LogStore::<C>::open(dir, LogOptions::default()).expect("open the store");
+    let node = Raft::new(id, config(), router.clone(), log, sm).await.expect("start the node");
     router.nodes.lock().unwrap().insert(id, node.clone());
     node
 }
@@ -79,7 +67,7 @@ async fn write(router: &Router, among: &[u64], from: u64, count: u64, clients: u
                 let mut node = leader(&router, &among).await;
                 let mut latencies = Vec::new();
                 for i in (from..from + count).filter(|i| i % clients == c) {
-                    let req = ClientRequest { client: format!("k{i}"), serial: 1, status: "v".repeat(1024) };
+                    let req = Set { key: format!("k{i}"), value: "v".repeat(1024) };
                     let t = Instant::now();
                     while let Err(e) = node.client_write(req.clone()).await {
                         assert!(e.forward_to_leader().is_some(), "write {i}: {e}");
@@ -103,14 +91,14 @@ fn pct(sorted: &[Duration], p: usize) -> Duration {
     sorted.get(sorted.len().saturating_sub(1) * p / 100).copied().unwrap_or_default()
 }
 
-async fn cluster(store: Store) {
-    let name = if store == Store::Seglog { "seglog-raft" } else { "openraft memstore (in memory)" };
+async fn cluster() {
+    let name = "seglog-raft";
     let root = root();
     let router = Router::default();
-    let sms: Vec<_> = (0..=3).map(|_| openraft_memstore::new_mem_store().1).collect();
+    let mut sms: Vec<_> = (0..=3).map(|_| KvStateMachine::default()).collect();
     let dir = |id: u64| root.join(format!("node-{id}"));
     for id in 1..=3 {
-        start(&router, store, id, &dir(id), Arc::clone(&sms[id as usize])).await;
+        start(&router, id, &dir(id), sms[id as usize].clone()).await;
     }
     let all = [1, 2, 3];
     router.get(1).expect("up").initialize(BTreeSet::from(all)).await.expect("initialize");
@@ -120,26 +108,29 @@ async fn cluster(store: Store) {
     println!("  1 client:   {rate:>8.0} writes/s (1 KiB), latency p50 {:?} p99 {:?}", pct(&lat, 50), pct(&lat, 99));
     let (rate, lat) = write(&router, &all, 2_000, 10_000, 16).await;
     println!("  16 clients: {rate:>8.0} writes/s (1 KiB), latency p50 {:?} p99 {:?}", pct(&lat, 50), pct(&lat, 99));
-    if store == Store::Seglog {
-        let old = leader(&router, &all).await;
-        let id = old.metrics().borrow_watched().id;
-        let node = router.nodes.lock().unwrap().remove(&id).expect("up");
-        node.shutdown().await.expect("shutdown");
-        drop((node, old));
-        let t = Instant::now();
-        let rest: Vec<u64> = all.iter().copied().filter(|&i| i != id).collect();
-        leader(&router, &rest).await;
-        println!("  killed leader {id}; a new leader in {:?}", t.elapsed());
-        write(&router, &rest, 12_000, 1_000, 16).await;
-        let t = Instant::now();
-        let node = start(&router, store, id, &dir(id), Arc::clone(&sms[id as usize])).await;
-        println!("  restarted node {id} from its directory in {:?}", t.elapsed());
-        let last = leader(&router, &rest).await.metrics().borrow_watched().last_log_index;
-        node.wait(WAIT).applied_index_at_least(last, "caught up").await.expect("caught up");
-        let sm = sms[id as usize].get_state_machine().await;
-        let missing = (0..13_000).filter(|i| !sm.client_status.contains_key(&format!("k{i}"))).count();
-        println!("  node {id} caught up in {:?}; acknowledged writes missing on it: {missing}", t.elapsed());
-    }
+    let old = leader(&router, &all).await;
+    let id = old.metrics().borrow_watched().id;
+    let node = router.nodes.lock().unwrap().remove(&id).expect("up");
+    node.shutdown().await.expect("shutdown");
+    drop((node, old));
+    let t = Instant::now();
+    let rest: Vec<u64> = all.iter().copied().filter(|&i| i != id).collect();
+    leader(&router, &rest).await;
+    println!("  killed leader {id}; a new leader in {:?}", t.elapsed());
+    write(&router, &rest, 12_000, 1_000, 16).await;
+    let t = Instant::now();
+    // A fresh state machine (the old one lived in memory): the node rebuilds it from its log.
+    sms[id as usize] = KvStateMachine::default();
+    let node = start(&router, id, &dir(id), sms[id as usize].clone()).await;
+    println!("  restarted node {id} from its directory in {:?}", t.elapsed());
+    let last = leader(&router, &rest).await.metrics().borrow_watched().last_log_index;
+    node.wait(WAIT).applied_index_at_least(last, "caught up").await.expect("caught up");
+    let missing = (0..13_000).filter(|i| sms[id as usize].get(&format!("k{i}")).is_none()).count();
+    println!(
+        "  node {id} caught up in {:?}: {} keys; acknowledged writes missing on it: {missing}",
+        t.elapsed(),
+        sms[id as usize].key_count()
+    );
     for id in all {
         let node = router.nodes.lock().unwrap().remove(&id);
         if let Some(node) = node {
@@ -167,7 +158,7 @@ async fn store_alone() {
     let dir = root().join("alone");
     let mut store = LogStore::<C>::open(&dir, LogOptions::default()).expect("open");
     let entry = |i: u64| {
-        let req = ClientRequest { client: "k".into(), serial: i, status: "v".repeat(1024) };
+        let req = Set { key: format!("k{i}"), value: "v".repeat(1024) };
         <C as RaftTypeConfig>::Entry::new_normal(log_id::<C>(1, 1, i), req)
     };
     let mut lat = Vec::new();
@@ -207,7 +198,6 @@ fn main() {
     C::run(async {
         log_alone();
         store_alone().await;
-        cluster(Store::Seglog).await;
-        cluster(Store::Memory).await;
+        cluster().await;
     });
 }

@@ -1,6 +1,7 @@
 //! A 3-node openraft cluster in one process on `LogStore`s (calls go straight to the target
 //! node's `Raft` handle, no sockets): elect, replicate 10,000 writes, restart the leader from
-//! its directory, re-elect, check every acknowledged write on every node; then a snapshot,
+//! its directory with a fresh state machine, re-elect, check every acknowledged write on every
+//! node (on the tests' key-value state machine); then a snapshot,
 //! a purge, and a node that was down catching up by snapshot. Waits on cluster state only.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,12 +12,13 @@ use std::time::Duration;
 use openraft::async_runtime::watch::WatchReceiver;
 use openraft::type_config::TypeConfigExt;
 use openraft::{Config, Raft, SnapshotPolicy};
-use openraft_memstore::{ClientRequest, MemStateMachine, TypeConfig as C};
 use seglog_core::LogOptions;
 use seglog_raft::LogStore;
 
 mod common;
 
+use common::C;
+use common::kv::{KvStateMachine, Set};
 use common::router::{Node, Router};
 
 fn config() -> Arc<Config> {
@@ -38,7 +40,7 @@ fn options() -> LogOptions {
 }
 
 /// Starts node `id` on the store in `dir` (created or recovered) and the state machine `sm`.
-async fn start(router: &Router, id: u64, dir: &Path, sm: Arc<MemStateMachine>) -> Node {
+async fn start(router: &Router, id: u64, dir: &Path, sm: KvStateMachine) -> Node {
     let store = LogStore::<C>::open(dir, options()).expect("open the store");
     let node = Raft::new(id, config(), router.clone(), store, sm).await.expect("start the node");
     router.nodes.lock().unwrap().insert(id, node.clone());
@@ -63,8 +65,8 @@ async fn leader(router: &Router, among: &[u64]) -> (u64, Node) {
     (id, router.get(id).expect("the leader is up"))
 }
 
-fn request(i: u64) -> ClientRequest {
-    ClientRequest { client: format!("client-{i}"), serial: 1, status: format!("value-{i}") }
+fn request(i: u64) -> Set {
+    Set { key: format!("client-{i}"), value: format!("value-{i}") }
 }
 
 /// Writes `range` from 16 concurrent clients through the leader among `among`; a client
@@ -114,7 +116,7 @@ async fn check_all(
     ids: &[u64],
     last: u64,
     acked: &BTreeSet<u64>,
-    sms: &BTreeMap<u64, Arc<MemStateMachine>>,
+    sms: &BTreeMap<u64, KvStateMachine>,
 ) {
     for id in ids {
         let node = router.get(*id).expect("up");
@@ -122,11 +124,10 @@ async fn check_all(
             .applied_index_at_least(Some(last), format!("node {id} applies everything"))
             .await
             .expect("applied");
-        let sm = sms[id].get_state_machine().await;
         for i in acked {
             assert_eq!(
-                sm.client_status.get(&format!("client-{i}")),
-                Some(&format!("value-{i}")),
+                sms[id].get(&format!("client-{i}")),
+                Some(format!("value-{i}")),
                 "node {id} lost acknowledged write {i}"
             );
         }
@@ -139,10 +140,9 @@ fn three_nodes_survive_a_leader_restart_and_catch_up_by_snapshot() {
     let dirs: BTreeMap<u64, PathBuf> = (1..=3).map(|id| (id, root.path().join(format!("node-{id}")))).collect();
     C::run(async {
         let router = Router::default();
-        let sms: BTreeMap<u64, Arc<MemStateMachine>> =
-            (1..=3).map(|id| (id, openraft_memstore::new_mem_store().1)).collect();
+        let mut sms: BTreeMap<u64, KvStateMachine> = (1..=3).map(|id| (id, KvStateMachine::default())).collect();
         for id in 1..=3 {
-            start(&router, id, &dirs[&id], Arc::clone(&sms[&id])).await;
+            start(&router, id, &dirs[&id], sms[&id].clone()).await;
         }
         router.get(1).expect("up").initialize(BTreeSet::from([1, 2, 3])).await.expect("initialize");
         let all = [1, 2, 3];
@@ -158,7 +158,10 @@ fn three_nodes_survive_a_leader_restart_and_catch_up_by_snapshot() {
         stop(&router, old).await;
         let rest: Vec<u64> = all.iter().copied().filter(|&i| i != old).collect();
         let last = write(&router, &rest, 10_000..11_000, &mut acked).await;
-        start(&router, old, &dirs[&old], Arc::clone(&sms[&old])).await;
+        // Its state machine is lost with it (it lives in memory): the restarted node rebuilds
+        // it by applying its reopened log again, and what the new leader sends.
+        sms.insert(old, KvStateMachine::default());
+        start(&router, old, &dirs[&old], sms[&old].clone()).await;
         check_all(&router, &all, last, &acked, &sms).await;
 
         // A node goes down; the leader snapshots and purges past what it has; it comes back
@@ -174,7 +177,8 @@ fn three_nodes_survive_a_leader_restart_and_catch_up_by_snapshot() {
         let upto = snap.snapshot.expect("snapshot").index();
         lead.trigger().purge_log(upto).await.expect("purge");
         lead.wait(WAIT).metrics(|m| m.purged.is_some_and(|p| p.index() >= upto), "purged").await.expect("purged");
-        start(&router, down, &dirs[&down], Arc::clone(&sms[&down])).await;
+        sms.insert(down, KvStateMachine::default());
+        start(&router, down, &dirs[&down], sms[&down].clone()).await;
         check_all(&router, &all, last, &acked, &sms).await;
         let m = router.get(down).expect("up").metrics().borrow_watched().clone();
         assert!(m.snapshot.is_some_and(|s| s.index() >= upto), "node {down} caught up by the snapshot: {m:?}");

@@ -1,32 +1,32 @@
-//! openraft's own log-storage suite against `LogStore`, on every backend.
+//! openraft's own storage suite against `LogStore` and the tests' key-value state machine,
+//! on every backend.
+
+mod common;
 
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use openraft::StorageError;
 use openraft::testing::log::{StoreBuilder, Suite};
 use openraft::type_config::TypeConfigExt;
-use openraft_memstore::{MemStateMachine, TypeConfig};
 use seglog_core::{LogOptions, OpenSegment};
 use seglog_raft::LogStore;
 use tempfile::TempDir;
 
-/// A fresh store in a directory of its own under the target dir, beside openraft's
-/// in-memory state machine (the suite tests the log store; the state machine is theirs).
+use common::kv::{Kv as TypeConfig, KvStateMachine};
+
+/// A fresh store in a directory of its own under the target dir, beside the tests'
+/// key-value state machine (the suite checks both).
 struct Builder<B>(PhantomData<fn() -> B>);
 
-impl<B: OpenSegment + Send + Sync + 'static>
-    StoreBuilder<TypeConfig, LogStore<TypeConfig, B>, Arc<MemStateMachine>, TempDir> for Builder<B>
+impl<B: OpenSegment + Send + Sync + 'static> StoreBuilder<TypeConfig, LogStore<TypeConfig, B>, KvStateMachine, TempDir>
+    for Builder<B>
 {
-    async fn build(
-        &self,
-    ) -> Result<(TempDir, LogStore<TypeConfig, B>, Arc<MemStateMachine>), StorageError<TypeConfig>> {
+    async fn build(&self) -> Result<(TempDir, LogStore<TypeConfig, B>, KvStateMachine), StorageError<TypeConfig>> {
         let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
         // Small segments: the suite builds a store per test (46 of them).
         let options = LogOptions::default().segment_size(64 << 10);
         let store = LogStore::open(dir.path().join("raft"), options).expect("open the store");
-        let (_, sm) = openraft_memstore::new_mem_store();
-        Ok((dir, store, sm))
+        Ok((dir, store, KvStateMachine::default()))
     }
 }
 

@@ -12,12 +12,12 @@ use openraft::storage::{IOFlushed, RaftLogStorage};
 use openraft::testing::log_id;
 use openraft::type_config::TypeConfigExt;
 use openraft::{RaftLogReader, Vote};
-use openraft_memstore::{ClientRequest, TypeConfig};
 
 pub mod faulty_dir;
+pub mod kv;
 pub mod router;
 
-pub type C = TypeConfig;
+pub use kv::Kv as C;
 
 /// One step of a scenario.
 #[derive(Clone, Debug)]
@@ -78,8 +78,8 @@ pub fn scenario() -> Vec<Op> {
 
 pub fn entry(term: u64, index: u64) -> EntryOf<C> {
     // 100 to 1,100 bytes, so 16 KiB segments roll every few dozen entries.
-    let status = "x".repeat(100 + ((index * 7919 + term * 104_729) % 1000) as usize);
-    EntryOf::<C>::new_normal(log_id::<C>(term, 1, index), ClientRequest { client: "c".into(), serial: index, status })
+    let status: String = "x".repeat(100 + ((index * 7919 + term * 104_729) % 1000) as usize);
+    EntryOf::<C>::new_normal(log_id::<C>(term, 1, index), kv::Set { key: format!("k{index}"), value: status })
 }
 
 /// What the store must hold after a sequence of completed operations.

@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use super::kv::{Kv as C, KvStateMachine};
 use openraft::alias::{SnapshotOf, VoteOf};
 use openraft::error::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::RPCOption;
 use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse};
 use openraft::{Raft, RaftNetworkFactory, RaftNetworkV2};
-use openraft_memstore::{MemStateMachine, TypeConfig as C};
 
-pub type Node = Raft<C, Arc<MemStateMachine>>;
+pub type Node = Raft<C, KvStateMachine>;
 pub type SnapshotData = std::io::Cursor<Vec<u8>>;
 
 /// The nodes that are up, by id: a call to a node not in it is unreachable.
