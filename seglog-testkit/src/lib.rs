@@ -226,6 +226,7 @@ macro_rules! __suites {
             use super::*;
             $crate::__checks!(recovery_rules, $harness;
                 default_refuses_damage_below_durable_end,
+                zeroed_durable_records_are_not_reported_clean,
                 default_erases_what_a_crash_leaves,
                 text_is_not_a_segment,
                 empty_file_is_not_a_segment,

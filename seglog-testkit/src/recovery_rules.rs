@@ -68,6 +68,30 @@ pub fn default_refuses_damage_below_durable_end<H: Harness>(h: &mut H) {
     assert!(h.contents()[recs[3] as usize..].iter().all(|&b| b == 0));
 }
 
+/// Regression: durable records zeroed were reported clean. The records end in zeros below
+/// the durable end the sidecar vouches for (no crash does that: a sync made them durable),
+/// so `TornTail` and `Strict` refuse, naming the end and changing nothing, instead of
+/// reopening the segment as clean and appending over where they were. `Truncate` opens it.
+pub fn zeroed_durable_records_are_not_reported_clean<H: Harness>(h: &mut H) {
+    let (recs, end) = synced(h, SIZE, 0, 8);
+    h.overwrite(recs[5], &vec![0; (end - recs[5]) as usize]);
+    for mode in [RecoveryMode::TornTail, RecoveryMode::Strict] {
+        match refused(h, mode, Some(end)) {
+            Error::NotTornTail { offset, durable_end, reason: Corruption::ZeroHeader, .. } => {
+                assert_eq!((offset, durable_end), (recs[5], Some(end)), "{mode:?}");
+            }
+            e => panic!("{mode:?}: expected NotTornTail, got {e:?}"),
+        }
+    }
+    // A stale sidecar vouching for no more than what is left: clean.
+    let r = recover(h, RecoveryMode::TornTail, Some(recs[5])).unwrap();
+    assert_eq!((r.end, r.records, r.damage), (recs[5], 5, None));
+    let (recs, end) = synced(h, SIZE, 0, 8);
+    h.overwrite(recs[5], &vec![0; (end - recs[5]) as usize]);
+    let r = recover(h, RecoveryMode::Truncate, Some(end)).unwrap();
+    assert_eq!((r.end, r.records), (recs[5], 5));
+}
+
 /// Regression (issue 13): what a crash leaves past the durable end (a record whose first
 /// sector was lost, with a later unsynced record persisted) is erased by the default with
 /// no human, whatever the sidecar says up to that end; `Strict` refuses it.

@@ -50,10 +50,10 @@ pub(crate) fn judge<B: SegmentIo + ?Sized>(
     mode: RecoveryMode,
     durable_end: Option<u64>,
 ) -> Result<()> {
-    let Some(d) = report.damage else { return Ok(()) };
     if mode == RecoveryMode::Truncate {
         return Ok(());
     }
+    let Some(d) = report.damage else { return lost_below(io, report, durable_end) };
     let below = durable_end.filter(|&v| d.offset < v);
     let foreign = no_write_leaves(d.reason);
     if below.is_some() || foreign {
@@ -80,6 +80,23 @@ pub(crate) fn judge<B: SegmentIo + ?Sized>(
         });
     }
     Ok(())
+}
+
+/// Refuses records that end cleanly, in zeros, below the durable end the sidecar vouches
+/// for: records a sync made durable are gone (zeroed by media damage, or by a tool), which no
+/// crash can do, so opening must not quietly append over where they were.
+fn lost_below<B: SegmentIo + ?Sized>(io: &B, report: &RecoveryReport, durable_end: Option<u64>) -> Result<()> {
+    match durable_end.filter(|&v| report.end < v) {
+        None => Ok(()),
+        Some(v) => Err(Error::NotTornTail {
+            path: io.path().to_path_buf(),
+            offset: report.end,
+            reason: Corruption::ZeroHeader,
+            valid_after: crate::recovery::ValidAfter::None,
+            durable_end: Some(v),
+            likely_start: None,
+        }),
+    }
 }
 
 /// True for damage no write of a record leaves where it starts, torn or not: a reserved
