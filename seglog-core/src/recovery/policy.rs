@@ -31,7 +31,8 @@ pub enum RecoveryMode {
     Strict,
     /// Erases only a torn tail: what lies past the last durable record, which a crash alone
     /// can leave. Refuses, changing nothing, damage that starts below the durable end the
-    /// segment's sidecar vouches for ([`Error::NotTornTail`]), damage whose header no
+    /// segment's sidecar vouches for ([`Error::NotTornTail`]; so are records that end in
+    /// zeros below it: synced records gone), damage whose header no
     /// write leaves, torn or not ([`Error::NotTornTail`], or [`Error::NotASegment`] when
     /// no record is valid at the start offset), and an empty file. What
     /// [`Writer::open`](crate::Writer::open) does.
