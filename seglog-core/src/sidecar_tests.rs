@@ -130,7 +130,9 @@ fn hostile_sidecar_generation_sizes_nothing() {
 }
 
 /// A writer that meets a hostile sidecar of its own segment starts it over instead of
-/// writing a cut entry 32 GiB into it.
+/// writing a cut entry 32 GiB into it. The sidecar vouches for 100 bytes more than the
+/// records hold, which no crash leaves, so the default refuses (records gone below the
+/// durable end) and only `Truncate` opens it.
 #[test]
 fn writer_starts_a_hostile_sidecar_over() {
     let dir = Dir::new("hostile-writer");
@@ -142,7 +144,13 @@ fn writer_starts_a_hostile_sidecar_over() {
     let sidecar = sidecar_path(&path);
     let owner = Owner::of(path_id(&path).unwrap());
     std::fs::write(&sidecar, Published { end: end + 100, generation: u32::MAX, owner }.encode()).unwrap();
-    let w = Writer::<Plain>::open(&path, 0).unwrap();
+    match Writer::<Plain>::open(&path, 0) {
+        Err(Error::NotTornTail { offset, durable_end, .. }) => {
+            assert_eq!((offset, durable_end), (end, Some(end + 100)))
+        }
+        other => panic!("expected NotTornTail, got {other:?}"),
+    }
+    let w = Writer::<Plain>::open_with(&path, 0, crate::RecoveryMode::Truncate).unwrap();
     assert_eq!(w.report().end, end);
     assert_eq!(std::fs::metadata(&sidecar).unwrap().len(), SIDECAR_LEN as u64);
     assert_eq!(vouched_end(&path).unwrap(), Some(end));
