@@ -85,6 +85,9 @@ enum Msg {
     Ack { term: u64, from: u64, to: u64 },
     /// `save_vote` of a vote for `term` returned.
     Vote(u64),
+    /// `truncate_after(index)` is about to be called: the entries it would cut may be gone
+    /// after a kill even if [`Msg::Cut`] was never said (killed between the two).
+    Cutting { index: u64, term: u64 },
     /// `truncate_after(index)` returned; every entry of a term below `term` past `index` is cut.
     Cut { index: u64, term: u64 },
     /// `purge(term, index)` returned.
@@ -101,6 +104,7 @@ impl Msg {
             "opened" => Msg::Opened,
             "ack" => Msg::Ack { term: n()?, from: n()?, to: n()? },
             "vote" => Msg::Vote(n()?),
+            "cutting" => Msg::Cutting { index: n()?, term: n()? },
             "cut" => Msg::Cut { index: n()?, term: n()? },
             "purge" => Msg::Purge { term: n()?, index: n()? },
             _ => return None,
@@ -165,6 +169,7 @@ fn child_main<B: OpenSegment + Send + Sync + 'static>() {
                     term += 1;
                     store.save_vote(&vote(term)).await.expect("vote");
                     say(format_args!("vote {term}"));
+                    say(format_args!("cutting {keep} {term}"));
                     store.truncate_after(Some(log_id::<C>(terms[&keep], 1, keep))).await.expect("truncate");
                     say(format_args!("cut {keep} {term}"));
                     terms.split_off(&(keep + 1));
@@ -204,6 +209,8 @@ struct Floor {
     /// Truncations that returned, (index kept, term after): an entry of a lower term past
     /// the index never comes back.
     cuts: Vec<(u64, u64)>,
+    /// Truncations begun, returned or not: an acknowledged entry they would cut may be gone.
+    begun: Vec<(u64, u64)>,
 }
 
 fn run<B: OpenSegment + Send + Sync + 'static>(backend: &'static str) {
@@ -301,6 +308,7 @@ fn check<B: OpenSegment + Send + Sync + 'static>(
             Msg::Vote(t) => floor.vote = floor.vote.max(t),
             Msg::Purge { index, .. } => floor.purged = floor.purged.max(index),
             Msg::Cut { index, term } => floor.cuts.push((index, term)),
+            Msg::Cutting { index, term } => floor.begun.push((index, term)),
             Msg::Opened | Msg::Ack { .. } => {}
         }
     }
@@ -325,7 +333,9 @@ fn check<B: OpenSegment + Send + Sync + 'static>(
         let mut checked = 0;
         for m in msgs {
             if let Msg::Ack { term, from, to } = *m {
-                for index in (from..=to).filter(|&i| i > purged && !cut(term, i, &floor.cuts)) {
+                for index in
+                    (from..=to).filter(|&i| i > purged && !cut(term, i, &floor.cuts) && !cut(term, i, &floor.begun))
+                {
                     let held = seen.entries.get(&index).map(|id| id.leader_id.term);
                     assert_eq!(held, Some(term), "{ctx}: entry {index} of term {term} was acknowledged, then lost");
                     checked += 1;
@@ -339,6 +349,7 @@ fn check<B: OpenSegment + Send + Sync + 'static>(
                 Msg::Ack { .. } => "acknowledged appends said",
                 Msg::Vote(_) => "votes said",
                 Msg::Cut { .. } => "truncations said",
+                Msg::Cutting { .. } => continue,
                 Msg::Purge { .. } => "purges said",
             };
             *stats.entry(key).or_default() += 1;
