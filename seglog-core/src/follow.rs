@@ -1,13 +1,9 @@
 //! Following a segment that a writer in another process appends to.
 
 use std::fs::File;
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use rustix::event::{PollFd, PollFlags, Timespec};
-use rustix::fs::inotify;
 
 use crate::error::{Error, Result, check_start_offset, open_error};
 use crate::flushed::FlushedOffset;
@@ -16,6 +12,7 @@ use crate::io::{OpenSegment, SegmentIo};
 use crate::polled::Polled;
 use crate::reader::{Reader, Record};
 use crate::sidecar::{Owner, Published, lowest_cut, read_sidecar, sidecar_path};
+use crate::wake::Wake;
 use crate::writer::io_error;
 
 /// Longest wait between looks at the sidecar, even when inotify is quiet: a missed or
@@ -77,7 +74,7 @@ struct Watch {
     /// The sidecar was replaced: the next one read counts as a cut to the start offset, as
     /// nothing says which cuts came in between.
     lost: bool,
-    wake: Option<OwnedFd>,
+    wake: Wake,
 }
 
 impl<B: OpenSegment> Follower<B> {
@@ -261,7 +258,7 @@ impl Target {
 
 impl Watch {
     fn new(path: PathBuf, lost: bool) -> Self {
-        Self { path, file: None, published: None, lost, wake: None }
+        Self { path, file: None, published: None, lost, wake: Wake::default() }
     }
 
     fn generation(&self) -> Option<u32> {
@@ -285,7 +282,7 @@ impl Watch {
         if self.file.is_none() {
             match File::open(&self.path).and_then(|f| Ok((file_id(&f)?, f))) {
                 Ok((id, f)) => {
-                    self.wake = watch(&self.path);
+                    self.wake = Wake::watch(&self.path);
                     self.file = Some((f, id));
                 }
                 // No writer has published anything yet.
@@ -325,17 +322,7 @@ impl Watch {
 
     /// Sleeps until the sidecar changes or `max` passes.
     fn sleep(&mut self, max: Duration) {
-        let Some(fd) = &self.wake else {
-            std::thread::sleep(max.min(Duration::from_millis(1)));
-            return;
-        };
-        let timeout = Timespec { tv_sec: max.as_secs() as i64, tv_nsec: i64::from(max.subsec_nanos()) };
-        let mut fds = [PollFd::new(fd, PollFlags::IN)];
-        if rustix::event::poll(&mut fds, Some(&timeout)).is_ok_and(|n| n > 0) {
-            // Drain the queued events; what they say does not matter, the sidecar does.
-            let mut buf = [0u8; 4096];
-            while rustix::io::read(fd, &mut buf).is_ok_and(|n| n > 0) {}
-        }
+        self.wake.sleep(max);
     }
 }
 
@@ -353,13 +340,4 @@ fn open_pinned<B: OpenSegment>(path: &Path) -> Result<(File, FileId, B)> {
         }
     }
     Err(err(std::io::Error::other("the file kept being replaced while it was opened")))
-}
-
-/// An inotify descriptor watching `path` for modification, or `None` where inotify is not
-/// available (the follower then polls).
-fn watch(path: &Path) -> Option<OwnedFd> {
-    let fd = inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC).ok()?;
-    let events = inotify::WatchFlags::MODIFY | inotify::WatchFlags::ATTRIB | inotify::WatchFlags::DELETE_SELF;
-    inotify::add_watch(&fd, path, events).ok()?;
-    Some(fd)
 }

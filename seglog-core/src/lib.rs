@@ -18,6 +18,7 @@ mod recovery;
 mod scan;
 pub mod sidecar;
 mod sync;
+mod wake;
 mod window;
 mod writer;
 

@@ -1,13 +1,9 @@
 //! Following a log that a writer in another process appends to (docs/FORMAT.md 8.7).
 
 use std::fs::File;
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use rustix::event::{PollFd, PollFlags, Timespec};
-use rustix::fs::inotify;
 
 use super::dir::{FsDir, LogDir};
 use super::header::{DATA_START, Meta, SegmentHeader, segment_name};
@@ -18,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::flushed::FlushedOffset;
 use crate::io::{AlignedBuf, OpenSegment};
 use crate::reader::{ReadHint, Reader};
+use crate::wake::Wake;
 
 /// Longest wait between looks at `log.flushed`, even when inotify is quiet.
 const MAX_QUIET: Duration = Duration::from_millis(100);
@@ -51,7 +48,7 @@ pub struct LogFollower<B: OpenSegment> {
     published: Option<Published>,
     pos: u64,
     segment: Option<Segment<B>>,
-    wake: Option<OwnedFd>,
+    wake: Wake,
 }
 
 /// The segment the follower reads.
@@ -87,7 +84,7 @@ impl<B: OpenSegment> LogFollower<B> {
             published: None,
             pos: position,
             segment: None,
-            wake: None,
+            wake: Wake::default(),
         })
     }
 
@@ -151,7 +148,7 @@ impl<B: OpenSegment> LogFollower<B> {
         if self.witness.is_none() {
             match File::open(root.join(WITNESS)) {
                 Ok(f) => {
-                    self.wake = watch(&root.join(WITNESS));
+                    self.wake = Wake::watch(&root.join(WITNESS));
                     self.witness = Some(f);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -314,16 +311,7 @@ impl<B: OpenSegment> LogFollower<B> {
     }
 
     fn sleep(&mut self, max: Duration) {
-        let Some(fd) = &self.wake else {
-            std::thread::sleep(max.min(Duration::from_millis(1)));
-            return;
-        };
-        let timeout = Timespec { tv_sec: max.as_secs() as i64, tv_nsec: i64::from(max.subsec_nanos()) };
-        let mut fds = [PollFd::new(fd, PollFlags::IN)];
-        if rustix::event::poll(&mut fds, Some(&timeout)).is_ok_and(|n| n > 0) {
-            let mut buf = [0u8; 4096];
-            while rustix::io::read(fd, &mut buf).is_ok_and(|n| n > 0) {}
-        }
+        self.wake.sleep(max);
     }
 
     /// The log's directory.
@@ -336,11 +324,4 @@ impl<B: OpenSegment> std::fmt::Debug for LogFollower<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogFollower").field("dir", &self.dir.path()).field("position", &self.pos).finish()
     }
-}
-
-fn watch(path: &PathBuf) -> Option<OwnedFd> {
-    let fd = inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC).ok()?;
-    let events = inotify::WatchFlags::MODIFY | inotify::WatchFlags::ATTRIB | inotify::WatchFlags::DELETE_SELF;
-    inotify::add_watch(&fd, path, events).ok()?;
-    Some(fd)
 }
