@@ -14,6 +14,8 @@ pub use crate::scan::Iter;
 use crate::window::Window;
 use crate::writer::io_error;
 
+mod with_fetch;
+
 /// Bytes read past a random read's header in the same call, so a record of up to 2 KiB
 /// costs one backend call.
 const RANDOM_AHEAD: usize = HEADER_LEN + 2048;
@@ -198,23 +200,21 @@ impl<B: SegmentIo> Reader<B> {
     /// Fails with [`Error::NotVisible`] at or past the visible end.
     pub fn read_record(&mut self, offset: u64, hint: ReadHint) -> Result<Record<'_>> {
         let at = At { start: self.start_offset(), offset, ahead: ahead(&*self.io, hint) };
-        let (io, fetch, pin) = (&*self.io, &mut self.fetch, self.pin.as_ref().map(Pin::slot));
-        let (found, view) = self.bound.read_stable(pin, |view| {
-            // Asked for once per attempt, before any byte of it is read.
-            let map = if pin.is_some() { io.mapped() } else { None };
-            let found = fetch.check_record(io, map, at, view)?;
-            Ok((found, Some(offset + found.0.record_len())))
-        })?;
-        fetch.record(io, at, found, view.end, pin)
+        read(&*self.io, &self.bound, &mut self.fetch, self.pin.as_ref().map(Pin::slot), at)
+    }
+
+    /// The truncation generation now (a closed segment's never moves).
+    fn generation(&self) -> u64 {
+        match &self.bound {
+            Bound::Live(f) => f.generation(),
+            Bound::Closed { .. } => 0,
+        }
     }
 
     /// Iterates the records from `start`, which must be a record boundary: the start
     /// offset, or a [`Record::next_offset`].
     pub fn iter(&mut self, start: u64) -> Iter<'_, B> {
-        let generation = match &self.bound {
-            Bound::Live(f) => f.generation(),
-            Bound::Closed { .. } => 0,
-        };
+        let generation = self.generation();
         let start_offset = self.start_offset();
         let at = At { start: start_offset, offset: start, ahead: ahead(&*self.io, ReadHint::Sequential) };
         Iter::new(&*self.io, &self.bound, &mut self.fetch, self.pin.as_ref().map(Pin::slot), at, generation)
@@ -276,6 +276,24 @@ impl<B: SegmentIo> Reader<B> {
     pub fn io(&self) -> &B {
         &self.io
     }
+}
+
+/// Reads and verifies the record at `at.offset` under the seqlock, through `fetch`.
+#[inline]
+fn read<'a, B: SegmentIo>(
+    io: &'a B,
+    bound: &Bound,
+    fetch: &'a mut Fetch,
+    pin: Option<&'a PinSlot>,
+    at: At,
+) -> Result<Record<'a>> {
+    let (found, view) = bound.read_stable(pin, |view| {
+        // Asked for once per attempt, before any byte of it is read.
+        let map = if pin.is_some() { io.mapped() } else { None };
+        let found = fetch.check_record(io, map, at, view)?;
+        Ok((found, Some(at.offset + found.0.record_len())))
+    })?;
+    fetch.record(io, at, found, view.end, pin)
 }
 
 /// Where a read starts and how far it reads ahead.

@@ -72,9 +72,59 @@ impl<'r, B: SegmentIo> Iter<'r, B> {
         Self { io, bound, fetch, pin, at, pos: at.offset, generation, run_end: at.offset }
     }
 
+    /// An iterator that carries on from `cursor`, a place an earlier one left
+    /// ([`cursor`](Self::cursor)), with the same run: for a caller that cannot hold the
+    /// iterator between records (a log's iterator, whose segments change under it).
+    pub(crate) fn resume(
+        io: &'r B,
+        bound: &'r Bound,
+        fetch: &'r mut Fetch,
+        pin: Option<&'r PinSlot>,
+        cursor: Cursor,
+    ) -> Self {
+        let Cursor { at, generation, run_end } = cursor;
+        Self { io, bound, fetch, pin, at, pos: at.offset, generation, run_end }
+    }
+
+    /// Where this iterator stands, run included, for [`resume`](Self::resume).
+    #[inline]
+    pub(crate) fn cursor(&self) -> Cursor {
+        Cursor { at: At { offset: self.pos, ..self.at }, generation: self.generation, run_end: self.run_end }
+    }
+
     /// The next record, `Ok(None)` at the visible end, or an error naming the offset.
     #[inline]
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>> {
+        let Some((at, found)) = self.advance()? else { return Ok(None) };
+        let next = at + found.0.record_len();
+        let record = record(&*self.fetch, self.io, self.pin, at, found)?;
+        self.pos = next;
+        Ok(Some(record))
+    }
+
+    /// [`next_record`](Self::next_record), consuming the iterator so that the record
+    /// borrows what the iterator borrowed; leaves in `cursor` where it then stands.
+    #[inline]
+    pub(crate) fn next_into(mut self, cursor: &mut Cursor) -> Result<Option<Record<'r>>> {
+        let found = self.advance();
+        *cursor = self.cursor();
+        let Some((at, found)) = found? else { return Ok(None) };
+        let next = at + found.0.record_len();
+        let Self { io, fetch, pin, .. } = self;
+        let record = record(&*fetch, io, pin, at, found)?;
+        cursor.at.offset = next;
+        Ok(Some(record))
+    }
+
+    /// Where the next record is expected.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// The checked record at the position, from the run or read under the seqlock;
+    /// `None` at the visible end. Leaves the position where it was.
+    #[inline]
+    fn advance(&mut self) -> Result<Option<(u64, Next<'r>)>> {
         let found = match self.next_in_run() {
             Some(found) => found,
             None => match self.read_checked()? {
@@ -82,16 +132,7 @@ impl<'r, B: SegmentIo> Iter<'r, B> {
                 None => return Ok(None),
             },
         };
-        let at = self.pos;
-        let next = at + found.0.record_len();
-        let record = record(&*self.fetch, self.io, self.pin, at, found)?;
-        self.pos = next;
-        Ok(Some(record))
-    }
-
-    /// Where the next record is expected.
-    pub fn position(&self) -> u64 {
-        self.pos
+        Ok(Some((self.pos, found)))
     }
 
     /// The record at the position if it lies whole in the run's bytes, is valid, and no
@@ -192,6 +233,17 @@ fn record<'a, B: SegmentIo>(
     };
     record.data = bytes.get(HEADER_LEN..).unwrap_or_default();
     Ok(record)
+}
+
+/// Where an iterator stands: its position (`at.offset`) and read-ahead, and the run it
+/// holds, valid while the reader's buffer is not used for anything else.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Cursor {
+    pub(crate) at: At,
+    /// The truncation generation the run was read under.
+    pub(crate) generation: u64,
+    /// The run's end; at the position, no run.
+    pub(crate) run_end: u64,
 }
 
 /// A checked record: its header, and where its bytes are.

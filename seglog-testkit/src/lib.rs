@@ -111,6 +111,8 @@ macro_rules! file_backend_tests {
                     log_purge_keeps_the_rest,
                     log_reader_in_another_thread,
                     log_reader_outliving_the_log_does_not_lock_it,
+                    log_reads_alternating_segments_return_each_segments_bytes,
+                    log_iterator_carries_on_across_rolls,
                 );
             }
             mod log_follow {

@@ -288,3 +288,70 @@ pub fn log_reader_outliving_the_log_does_not_lock_it<B: OpenSegment>(h: &mut Fil
     assert_eq!(&*reader.read_record(recs[9].0).unwrap(), recs[9].1.as_slice());
     assert_eq!(read_all(&mut log.reader()), recs.into_iter().chain(more).collect::<Vec<_>>());
 }
+
+/// Records at the same offset of different segments read back as their own: a reader has
+/// one read buffer for all segments, and moving to another segment must drop the bytes it
+/// holds of the last one (they would pass their checksum, as another record's).
+pub fn log_reads_alternating_segments_return_each_segments_bytes<B: OpenSegment>(h: &mut FileHarness<B>) {
+    let dir = log_dir(h);
+    let mut log = Log::<B>::open(&dir, small()).unwrap();
+    // Equal sizes, distinct payloads: record i and i + per lie at the same offset.
+    let recs: Vec<(u64, Vec<u8>)> =
+        (0..200u64).map(|i| (log.append(&payload(i, 100)).unwrap().0, payload(i, 100))).collect();
+    log.sync().unwrap();
+    let per = log.segments()[0].records as usize;
+    assert!(log.segments().len() > 4 && per > 2, "{:?}", log.segments());
+    let mut r = log.reader();
+    for i in 0..recs.len() - per {
+        for (pos, p) in [&recs[i], &recs[i + per], &recs[i]] {
+            assert_eq!(&*r.read_record(*pos).unwrap(), p.as_slice(), "record at {pos}");
+        }
+    }
+    // Iterating, reading elsewhere, then iterating on from where the iterator stopped.
+    for i in 0..recs.len() - per - 1 {
+        let next = {
+            let mut it = r.iter(recs[i].0);
+            assert_eq!(&*it.next_record().unwrap().unwrap(), recs[i].1.as_slice());
+            it.position()
+        };
+        assert_eq!(&*r.read_record(recs[i + per].0).unwrap(), recs[i + per].1.as_slice());
+        let mut it = r.iter(next);
+        let rec = it.next_record().unwrap().unwrap();
+        assert_eq!((rec.position(), &*rec), (recs[i + 1].0, recs[i + 1].1.as_slice()));
+    }
+}
+
+/// One iterator kept while the log appends, syncs and rolls returns every record once, in
+/// order, as it becomes durable, crossing each new segment; a cut of the tail below it
+/// then makes it fail with `Truncated` at the cut.
+pub fn log_iterator_carries_on_across_rolls<B: OpenSegment>(h: &mut FileHarness<B>) {
+    let dir = log_dir(h);
+    let mut log = Log::<B>::open(&dir, small()).unwrap();
+    let mut reader = log.reader();
+    let start = reader.start_position();
+    let mut it = reader.iter(start);
+    assert!(it.next_record().unwrap().is_none());
+    let (mut all, mut seen) = (Vec::new(), Vec::new());
+    for round in 0..30u64 {
+        all.extend(append_n(&mut log, round * 3, 3));
+        // Before the sync, only what a roll made durable: none of the tail's new records.
+        let synced = seen.len();
+        while let Some(rec) = it.next_record().unwrap() {
+            seen.push((rec.position(), rec.to_vec()));
+        }
+        let tail = log.segments().last().unwrap().first_position;
+        assert!(all.starts_with(&seen), "round {round}: a record not appended");
+        assert!(seen[synced..].iter().all(|(p, _)| *p < tail), "round {round}: an unsynced record of the tail");
+        log.sync().unwrap();
+        while let Some(rec) = it.next_record().unwrap() {
+            seen.push((rec.position(), rec.to_vec()));
+        }
+        assert_eq!(seen, all, "round {round}");
+    }
+    let segs = log.segments();
+    assert!(segs.len() > 10, "90 records of up to 1.5 KiB should roll 4 KiB segments: {segs:?}");
+    let tail = segs.last().unwrap();
+    let cut = all.iter().map(|(p, _)| *p).find(|&p| p >= tail.first_position).unwrap();
+    log.truncate(cut).unwrap();
+    assert!(matches!(it.next_record(), Err(Error::Truncated { truncated_to, .. }) if truncated_to == cut));
+}

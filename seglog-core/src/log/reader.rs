@@ -4,10 +4,11 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use super::header::DATA_START;
-use super::table::{Shared, Table};
+use super::table::{Entry, Shared, Table};
 use crate::error::{Error, Result};
 use crate::io::SegmentIo;
-use crate::reader::{ReadHint, Reader, Record};
+use crate::reader::{Fetch, ReadHint, Record};
+use crate::scan::Cursor;
 
 /// A record of a log, borrowed from its reader; derefs to the payload. Like
 /// [`Record`], it may pin zero-copy bytes against truncation: drop it before truncating.
@@ -67,16 +68,39 @@ impl AsRef<[u8]> for LogRecord<'_> {
 /// Reading takes no lock while the log's set of segments stays the same: the reader checks
 /// one atomic generation per read and re-loads the segment table (a brief read lock) only
 /// after a roll, truncation or purge. It never returns a record that is not durable.
+///
+/// It has one read buffer for all segments, so a log of many segments costs one buffer, and
+/// moving to another segment costs one lookup in the table (no file is opened: the table
+/// holds a handle on each segment).
 #[derive(Debug)]
 pub struct LogReader<B: SegmentIo> {
     shared: Arc<Shared<B>>,
     table: Arc<Table<B>>,
     generation: u64,
-    /// This reader's own reader of each segment, by table index, made on first use.
-    segments: Vec<Option<Reader<B>>>,
-    /// The segment last read and its positions `[base, next base)`: a scan looks the
-    /// segment up once per segment, not once per record.
-    current: (usize, u64, u64),
+    /// The read buffer and checksum cache, shared by the segments: its bytes are those of
+    /// segment `current.index` of this table, or none.
+    fetch: Fetch,
+    /// The segment last read: a scan looks the segment up once per segment, not per record.
+    current: Option<Current>,
+}
+
+/// A segment of the table and its positions `[base, next)`.
+#[derive(Clone, Copy, Debug)]
+struct Current {
+    index: usize,
+    base: u64,
+    next: u64,
+}
+
+impl Current {
+    fn holds(&self, position: u64) -> bool {
+        self.base <= position && position < self.next
+    }
+
+    /// The offset of `position` in the segment's file.
+    fn offset(&self, position: u64) -> u64 {
+        DATA_START + (position - self.base)
+    }
 }
 
 impl<B: crate::io::OpenSegment> LogReader<B> {
@@ -100,8 +124,7 @@ impl<B: crate::io::OpenSegment> LogReader<B> {
 impl<B: SegmentIo> LogReader<B> {
     pub(crate) fn new(shared: Arc<Shared<B>>) -> Self {
         let (table, generation) = shared.load();
-        let segments = table.entries.iter().map(|_| None).collect();
-        Self { shared, table, generation, segments, current: (0, 1, 0) }
+        Self { shared, table, generation, fetch: Fetch::default(), current: None }
     }
 
     /// A second reader of the same log with its own buffers, for another thread.
@@ -109,10 +132,19 @@ impl<B: SegmentIo> LogReader<B> {
         Ok(Self::new(Arc::clone(&self.shared)))
     }
 
+    /// Re-loads the table if a roll, truncation or purge replaced it. The buffer stays
+    /// allocated; its bytes go, as the segments' indexes may have changed.
     fn refresh(&mut self) {
         if self.shared.table_generation() != self.generation {
-            *self = Self::new(Arc::clone(&self.shared));
+            (self.table, self.generation) = self.shared.load();
+            self.forget();
         }
+    }
+
+    /// Drops the buffer's bytes and the segment they were from.
+    fn forget(&mut self) {
+        self.current = None;
+        self.fetch.window.invalidate();
     }
 
     /// The first position the log still holds.
@@ -135,62 +167,59 @@ impl<B: SegmentIo> LogReader<B> {
     /// the bytes at `position` are not a valid record.
     pub fn read_record(&mut self, position: u64) -> Result<LogRecord<'_>> {
         self.refresh();
-        self.read_at(position, ReadHint::Random)
+        let current = self.segment(position)?;
+        let entry = entry(&self.shared, &self.table, current, position)?;
+        let record = entry.reader.read_record_with(&mut self.fetch, current.offset(position), ReadHint::Random)?;
+        Ok(LogRecord { position, record })
     }
 
     /// Iterates the records from `position` (a record's start, or the log's start), across
     /// segments.
     pub fn iter(&mut self, position: u64) -> LogIter<'_, B> {
         let cut_generation = self.shared.cut_generation();
-        LogIter { reader: self, position, cut_generation }
+        LogIter { reader: self, position, cut_generation, scan: None }
     }
 
-    fn read_at(&mut self, position: u64, hint: ReadHint) -> Result<LogRecord<'_>> {
+    /// The segment that holds `position`, below the durable end: the one last read, or one
+    /// lookup in the table (which drops the buffer's bytes, another file's).
+    fn segment(&mut self, position: u64) -> Result<Current> {
         let table = &self.table;
         if position < table.start_position {
             return Err(Error::Purged { path: self.shared.dir.clone(), position, start: table.start_position });
         }
         let end = table.end_position();
-        let (cached, base, next) = self.current;
-        let found = if base <= position && position < next && position < end {
-            Some(cached)
-        } else {
-            let found = table.find(position).filter(|_| position < end);
-            if let Some(i) = found {
-                let next = table.entries.get(i + 1).map_or(u64::MAX, |e| e.base_position);
-                self.current = (i, table.entries.get(i).map_or(0, |e| e.base_position), next);
-            }
-            found
-        };
-        let Some(index) = found else {
-            return Err(Error::NotVisible {
-                path: self.shared.dir.clone(),
-                offset: position,
-                start: table.start_position,
-                end,
-            });
-        };
-        let Some(entry) = table.entries.get(index) else {
-            return Err(Error::NotVisible {
-                path: self.shared.dir.clone(),
-                offset: position,
-                start: table.start_position,
-                end,
-            });
-        };
-        let offset = DATA_START + (position - entry.base_position);
-        let slot = self.segments.get_mut(index).ok_or_else(|| Error::NotVisible {
-            path: self.shared.dir.clone(),
-            offset: position,
-            start: table.start_position,
-            end,
-        })?;
-        let reader = match slot {
-            Some(r) => r,
-            None => slot.insert(entry.reader.try_clone()?),
-        };
-        let record = reader.read_record(offset, hint)?;
-        Ok(LogRecord { position, record })
+        if position >= end {
+            return Err(not_visible(&self.shared, table, position));
+        }
+        if let Some(current) = self.current.filter(|c| c.holds(position)) {
+            return Ok(current);
+        }
+        let index = table.find(position).ok_or_else(|| not_visible(&self.shared, table, position))?;
+        let base = table.entries.get(index).map_or(position, |e| e.base_position);
+        let next = table.entries.get(index + 1).map_or(u64::MAX, |e| e.base_position);
+        self.forget();
+        let current = Current { index, base, next };
+        self.current = Some(current);
+        Ok(current)
+    }
+}
+
+/// The entry of `current` in `table`.
+fn entry<'t, B: SegmentIo>(
+    shared: &Shared<B>,
+    table: &'t Table<B>,
+    current: Current,
+    position: u64,
+) -> Result<&'t Entry<B>> {
+    table.entries.get(current.index).ok_or_else(|| not_visible(shared, table, position))
+}
+
+fn not_visible<B: SegmentIo>(shared: &Shared<B>, table: &Table<B>, position: u64) -> Error {
+    Error::NotVisible {
+        path: shared.dir.clone(),
+        offset: position,
+        start: table.start_position,
+        end: table.end_position(),
     }
 }
 
@@ -200,11 +229,24 @@ impl<B: SegmentIo> LogReader<B> {
 /// durable end, [`next_record`](Self::next_record) returns `Ok(None)`; records synced later
 /// are returned by later calls. A truncation below the iterator's position makes the next
 /// call fail with [`Error::Truncated`]; a purge past it, with [`Error::Purged`].
+///
+/// Within a segment it is the segment's own scan ([`Iter`](crate::Iter)): records verified
+/// in place in the read window, the end loaded once per window.
 #[derive(Debug)]
 pub struct LogIter<'r, B: SegmentIo> {
     reader: &'r mut LogReader<B>,
     position: u64,
     cut_generation: u64,
+    /// The segment being scanned (of the reader's table at `generation`) and where its
+    /// scan stands; `None` until the first record, and after the table is replaced.
+    scan: Option<SegmentScan>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct SegmentScan {
+    generation: u64,
+    segment: Current,
+    cursor: Cursor,
 }
 
 impl<B: SegmentIo> LogIter<'_, B> {
@@ -221,16 +263,47 @@ impl<B: SegmentIo> LogIter<'_, B> {
             self.cut_generation = generation;
         }
         self.reader.refresh();
-        if self.position >= self.reader.table.end_position() && self.position >= self.reader.table.start_position {
-            return Ok(None);
+        let reader = &*self.reader;
+        if !matches!(self.scan, Some(s) if s.generation == reader.generation && s.segment.holds(self.position)) {
+            self.scan = self.start_segment()?;
         }
-        let record = self.reader.read_at(self.position, ReadHint::Sequential)?;
-        self.position = record.next_position();
-        Ok(Some(record))
+        let reader = &mut *self.reader;
+        let Some(scan) = self.scan.as_mut() else { return Ok(None) };
+        let entry = entry(&reader.shared, &reader.table, scan.segment, self.position)?;
+        let base = scan.segment.base;
+        match entry.reader.scan_with(&mut reader.fetch, scan.cursor).next_into(&mut scan.cursor) {
+            Ok(Some(record)) => {
+                let position = self.position;
+                self.position = base + (record.next_offset() - DATA_START);
+                Ok(Some(LogRecord { position, record }))
+            }
+            // The tail's durable end (a sealed segment's end is the next one's start, where
+            // the next call looks that one up).
+            Ok(None) => Ok(None),
+            Err(Error::Truncated { truncated_to, .. }) => {
+                // The tail, cut below the position: the log announces the cut just after.
+                let cut = base + truncated_to.saturating_sub(DATA_START);
+                Err(Error::Truncated { path: reader.shared.dir.clone(), offset: self.position, truncated_to: cut })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Where the next record is expected.
     pub fn position(&self) -> u64 {
         self.position
+    }
+
+    /// A scan of the segment that holds the position: one lookup in the table. `None` at
+    /// the durable end.
+    fn start_segment(&mut self) -> Result<Option<SegmentScan>> {
+        let (reader, position) = (&mut *self.reader, self.position);
+        if position >= reader.table.end_position() && position >= reader.table.start_position {
+            return Ok(None);
+        }
+        let segment = reader.segment(position)?;
+        let cursor =
+            entry(&reader.shared, &reader.table, segment, position)?.reader.scan_cursor(segment.offset(position));
+        Ok(Some(SegmentScan { generation: reader.generation, segment, cursor }))
     }
 }
