@@ -15,7 +15,6 @@ use crate::error::{Error, Result, check_start_offset};
 use crate::io::SegmentIo;
 use crate::window::Window;
 
-mod ahead;
 mod policy;
 mod search;
 mod shed;

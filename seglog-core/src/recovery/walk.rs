@@ -5,16 +5,8 @@
 //! (as a sequential read does in `scan.rs`), with no call per record back into the window.
 //! Only a record that straddles the window's end, or a payload larger than a window, goes
 //! through the slower path that reads it on its own.
-//!
-//! A long walk overlaps those reads with the checksums: after [`WINDOWS_BEFORE_THREAD`]
-//! windows, if the backend reports at least [`WINDOWS_LEFT_FOR_THREAD`] more windows of
-//! data ahead, a second thread reads the next windows while this one verifies the current
-//! one (`ahead.rs`), once per walk. It reads only the windows this walk would read, and the
-//! walk takes each exactly where it would have read it, so what is valid, what is damage,
-//! and where the walk stops do not depend on it; a walk of a few MiB never starts it.
 
 use super::SCAN_WINDOW;
-use super::ahead::{Bounds, ReadAhead, covers, next_record};
 use crate::codec::{Corruption, HEADER_LEN, Header, decode_prefix};
 use crate::crc::{CrcCache, RecordCrc};
 use crate::error::{Error, Result};
@@ -60,102 +52,51 @@ impl State {
     }
 }
 
-/// Windows the walk reads on its own before it may start a reader thread
-/// ([`ReadAhead`]): a walk of a few MiB of records never pays for a thread.
-const WINDOWS_BEFORE_THREAD: u32 = 8;
-
-/// Data left ahead of the walk, in windows, for it to start a reader thread.
-const WINDOWS_LEFT_FOR_THREAD: u64 = 8;
-
 /// Walks the valid records from `start` until damage, the end of the records, or `limit`.
 pub(crate) fn walk<B: SegmentIo + ?Sized>(io: &B, w: &mut Window, start: u64, limit: u64) -> Result<Walked> {
-    walk_with(io, w, start, limit, true)
-}
-
-/// [`walk`], with the reader thread allowed or not (the tests compare the two).
-pub(super) fn walk_with<B: SegmentIo + ?Sized>(
-    io: &B,
-    w: &mut Window,
-    start: u64,
-    limit: u64,
-    may_read_ahead: bool,
-) -> Result<Walked> {
-    std::thread::scope(|scope| {
-        let size = io.size();
-        let io_err =
-            |offset: u64, e| Error::Io { path: io.path().to_path_buf(), op: "walking the records", offset, source: e };
-        let mut s = State { pos: start, end: start, records: 0, in_batch: 0 };
-        let mut crcs = CrcCache::default();
-        // Read ahead only as far as the backend says data lies: a window into a hole would
-        // make the kernel zero-fill and cache pages that the scan past the records then
-        // reads again.
-        let mut data_end = 0;
-        let (mut refills, mut started, mut reader) = (0u32, false, None::<ReadAhead>);
-        let stop = loop {
-            if let Some(stop) = in_window(w, &mut s, limit, size, &mut crcs) {
-                break stop;
-            }
-            // The record at the position is not whole in the window: read it on its own,
-            // which refills the window from it, and says what is wrong with it if anything is.
-            let pos = s.pos;
-            if pos >= limit {
-                break Corruption::ZeroHeader;
-            }
-            if size - pos < HEADER_LEN as u64 {
-                break Corruption::ShortHeader;
-            }
-            if pos >= data_end {
-                data_end = io.next_data(pos).map_err(|e| io_err(pos, e))?.map_or(pos, |r| r.end.max(pos));
-            }
-            let ahead = WALK_WINDOW.min((data_end - pos) as usize);
-            let bounds = Bounds { limit, data_end, size };
-            // A long run of records: from here on a second thread makes the refills ahead
-            // of the walk (at most once per walk; when it stops, the walk reads for itself).
-            refills = refills.saturating_add(1);
-            if may_read_ahead
-                && !started
-                && refills >= WINDOWS_BEFORE_THREAD
-                && data_end - pos >= WINDOWS_LEFT_FOR_THREAD * WALK_WINDOW as u64
-                && let Some(first) = next_record(w, pos, &bounds).filter(|r| r.pos == pos)
-            {
-                started = true;
-                reader = ReadAhead::start(scope, io, first, bounds);
-            }
-            // Each refill below takes the reader's window for exactly the read it would make.
-            if let Some(r) = &mut reader
-                && !covers(w, pos, HEADER_LEN)
-                && !r.take(w, pos, bounds.want(pos, HEADER_LEN, ahead))
-            {
-                reader = None;
-            }
-            let bytes = w.get(io, pos, HEADER_LEN, ahead, size).map_err(|e| io_err(pos, e))?;
-            let header = match decode_prefix(bytes) {
-                Ok(Some(h)) => h,
-                Ok(None) => break Corruption::ZeroHeader,
-                Err(c) => break c,
-            };
-            let available = size - pos;
-            if header.record_len() > available {
-                break Corruption::LengthOutOfBounds { len: header.record_len(), available };
-            }
-            let ahead = WALK_WINDOW.min(data_end.saturating_sub(pos + HEADER_LEN as u64) as usize);
-            let (from, len) = (pos + HEADER_LEN as u64, header.payload_len as usize);
-            if let Some(r) = &mut reader
-                && from + len as u64 <= size
-                && len <= SCAN_WINDOW
-                && !covers(w, from, len)
-                && !r.take(w, from, bounds.want(from, len, ahead))
-            {
-                reader = None;
-            }
-            let crc = payload_crc(io, w, pos, &header, size, &mut crcs, ahead).map_err(|e| io_err(pos, e))?;
-            if let Err(c) = header.check_crc(crc) {
-                break c;
-            }
-            s.advance(&header);
+    let size = io.size();
+    let io_err =
+        |offset: u64, e| Error::Io { path: io.path().to_path_buf(), op: "walking the records", offset, source: e };
+    let mut s = State { pos: start, end: start, records: 0, in_batch: 0 };
+    let mut crcs = CrcCache::default();
+    // Read ahead only as far as the backend says data lies: a window into a hole would make
+    // the kernel zero-fill and cache pages that the scan past the records then reads again.
+    let mut data_end = 0;
+    let stop = loop {
+        if let Some(stop) = in_window(w, &mut s, limit, size, &mut crcs) {
+            break stop;
+        }
+        // The record at the position is not whole in the window: read it on its own, which
+        // refills the window from it, and says what is wrong with it if anything is.
+        let pos = s.pos;
+        if pos >= limit {
+            break Corruption::ZeroHeader;
+        }
+        if size - pos < HEADER_LEN as u64 {
+            break Corruption::ShortHeader;
+        }
+        if pos >= data_end {
+            data_end = io.next_data(pos).map_err(|e| io_err(pos, e))?.map_or(pos, |r| r.end.max(pos));
+        }
+        let ahead = WALK_WINDOW.min((data_end - pos) as usize);
+        let bytes = w.get(io, pos, HEADER_LEN, ahead, size).map_err(|e| io_err(pos, e))?;
+        let header = match decode_prefix(bytes) {
+            Ok(Some(h)) => h,
+            Ok(None) => break Corruption::ZeroHeader,
+            Err(c) => break c,
         };
-        Ok(Walked { end: s.end, stopped_at: s.pos, records: s.records, stop })
-    })
+        let available = size - pos;
+        if header.record_len() > available {
+            break Corruption::LengthOutOfBounds { len: header.record_len(), available };
+        }
+        let ahead = WALK_WINDOW.min(data_end.saturating_sub(pos + HEADER_LEN as u64) as usize);
+        let crc = payload_crc(io, w, pos, &header, size, &mut crcs, ahead).map_err(|e| io_err(pos, e))?;
+        if let Err(c) = header.check_crc(crc) {
+            break c;
+        }
+        s.advance(&header);
+    };
+    Ok(Walked { end: s.end, stopped_at: s.pos, records: s.records, stop })
 }
 
 /// Walks the records that lie whole in the window's bytes from the position on, verifying
