@@ -4,8 +4,9 @@
 //! at once, combined with precomputed tables, so no call pays a setup that depends on its
 //! length. Measured per call beside `crc-fast` (whose one-shot computes x^n mod P three
 //! times per call above 256 bytes, 13 % of a reopen's profile at 1 KiB records) and the
-//! others in `benches/benches/crc.rs`: as fast at 16 and 100 bytes, 1.2 to 1.7 times
-//! faster from 1 KiB to 256 KiB (README "Dependencies").
+//! others in `benches/benches/crc.rs`: 1.6 to 1.7 times faster at 1 KiB, 1.1 to 1.4
+//! times from 4 KiB to 256 KiB, as fast or faster at 100 bytes; only at 16 bytes was
+//! `crc-fast` ahead, by under 15 ns (README "Dependencies").
 //!
 //! A record's checksum covers its 4 length bytes and then its payload, which are
 //! not adjacent on disk (the checksum sits between them). Feeding the two parts
