@@ -22,7 +22,7 @@ pub struct RawLog {
 }
 
 /// CRC32C of the length bytes then the payload, which are not adjacent when read back:
-/// the fastest correct routine there is (seglog-core's, a function of crc-fast's one-shot).
+/// the fastest correct routine there is (seglog-core's, on the `crc32c` crate's CRC32C).
 fn record_crc(len: [u8; 4], payload: &[u8]) -> u32 {
     seglog_core::crc::record_crc(len, payload)
 }

@@ -2,10 +2,13 @@
 //! round by round so that a machine whose load drifts (shared cores) shifts both alike.
 //! Segments are fallocated and filled once; before every timed open the page cache is set
 //! up, untimed: **warm** holds the pages the records were written to and nothing else,
-//! **cold** none of the file. Prints per group and system the median over the rounds of
-//! the wall time and of the thread's CPU time (user + system: what waiting for a shared
-//! core does not inflate), and the median of the per-round ratio 0.3.6 / seglog (>1: seglog
-//! is faster).
+//! **cold** none of the file. A third system, **raw**, is the baseline of this machine: a
+//! plain walk of the same records with 1 MiB `pread`s and the CRC32C of each, then an
+//! `fdatasync` (benches/peers/src/raw.rs). Prints per group and system the median over the
+//! rounds of the wall time and of the process's CPU time (user + system of all its threads,
+//! so a second thread's work is counted; waiting for a shared core does not inflate it),
+//! and the medians of the per-round ratios 0.3.6 / seglog and raw / seglog (>1: seglog is
+//! faster).
 //!
 //! `cargo run --release --manifest-path benches/peers/Cargo.toml --bin reopen [-- ROUNDS [GROUP]]`
 //! (GROUP: a substring of the group names to run only those).
@@ -17,6 +20,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use seglog_file::FileIo;
+use seglog_peers::raw::RawLog;
 use seglog_peers::systems::{Seglog, Upstream};
 use seglog_peers::{Log, Recover, bench_dir, drop_cache, fill, remove};
 
@@ -35,10 +39,10 @@ fn set_cache(path: &Path, cached: u64) {
     }
 }
 
-/// Wall and thread CPU seconds `f` takes.
+/// Wall and process CPU seconds `f` takes.
 fn timed(f: impl FnOnce() -> u64) -> [f64; 2] {
     let cpu = || {
-        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
         t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
     };
     let (wall, on_cpu) = (Instant::now(), cpu());
@@ -91,34 +95,44 @@ fn main() {
     }
     let rounds: usize = args.first().map_or(10, |r| r.parse().expect("ROUNDS"));
     let only = args.get(1).cloned().unwrap_or_default();
-    println!("group | temp | seglog wall / cpu ms | 0.3.6 wall / cpu ms | ratio wall | ratio cpu");
+    println!(
+        "group | temp | seglog wall / cpu ms | 0.3.6 wall / cpu ms | raw wall / cpu ms \
+         | 0.3.6/seglog wall, cpu | raw/seglog wall, cpu"
+    );
     for g in GROUPS.iter().filter(|g| g.name.contains(only.as_str())) {
-        let (ours, up) = (dir.path().join("seglog"), dir.path().join("upstream"));
-        let ours_end = prepare::<Seglog<FileIo>>(&ours, g);
-        let up_end = prepare::<Upstream>(&up, g);
+        let paths = ["seglog", "upstream", "raw"].map(|name| dir.path().join(name));
+        let ends = [
+            prepare::<Seglog<FileIo>>(&paths[0], g),
+            prepare::<Upstream>(&paths[1], g),
+            prepare::<RawLog>(&paths[2], g),
+        ];
+        let opens: [fn(&Path) -> u64; 3] = [Seglog::<FileIo>::recover, Upstream::recover, RawLog::recover];
         for cold in [false, true] {
-            let mut t: [Vec<[f64; 2]>; 2] = [Vec::new(), Vec::new()];
+            let mut t: [Vec<[f64; 2]>; 3] = Default::default();
             for _ in 0..rounds {
-                set_cache(&ours, if cold { 0 } else { ours_end });
-                t[0].push(timed(|| Seglog::<FileIo>::recover(&ours)));
-                set_cache(&up, if cold { 0 } else { up_end });
-                t[1].push(timed(|| Upstream::recover(&up)));
+                for k in 0..3 {
+                    set_cache(&paths[k], if cold { 0 } else { ends[k] });
+                    t[k].push(timed(|| opens[k](&paths[k])));
+                }
             }
             let ms = |s: usize, k: usize| median(t[s].iter().map(|x| x[k] * 1e3).collect());
-            let ratio = |k: usize| median(t[0].iter().zip(&t[1]).map(|(a, b)| b[k] / a[k]).collect());
+            let ratio = |s: usize, k: usize| median(t[0].iter().zip(&t[s]).map(|(a, b)| b[k] / a[k]).collect());
             println!(
-                "{} | {} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2}x | {:.2}x",
+                "{} | {} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2}x, {:.2}x | {:.2}x, {:.2}x",
                 g.name,
                 if cold { "cold" } else { "warm" },
                 ms(0, 0),
                 ms(0, 1),
                 ms(1, 0),
                 ms(1, 1),
-                ratio(0),
-                ratio(1)
+                ms(2, 0),
+                ms(2, 1),
+                ratio(1, 0),
+                ratio(1, 1),
+                ratio(2, 0),
+                ratio(2, 1)
             );
         }
-        remove(&ours);
-        remove(&up);
+        paths.iter().for_each(|p| remove(p));
     }
 }
