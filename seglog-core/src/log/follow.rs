@@ -1,7 +1,7 @@
 //! Following a log that a writer in another process appends to (docs/FORMAT.md 8.7).
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
