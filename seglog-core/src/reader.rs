@@ -214,10 +214,8 @@ impl<B: SegmentIo> Reader<B> {
     /// Iterates the records from `start`, which must be a record boundary: the start
     /// offset, or a [`Record::next_offset`].
     pub fn iter(&mut self, start: u64) -> Iter<'_, B> {
-        let generation = self.generation();
-        let start_offset = self.start_offset();
-        let at = At { start: start_offset, offset: start, ahead: ahead(&*self.io, ReadHint::Sequential) };
-        Iter::new(&*self.io, &self.bound, &mut self.fetch, self.pin.as_ref().map(Pin::slot), at, generation)
+        let cursor = self.scan_cursor(start);
+        Iter::resume(&*self.io, &self.bound, &mut self.fetch, self.pin.as_ref().map(Pin::slot), cursor)
     }
 
     /// Reads and verifies the record at `offset` as [`read_record`](Self::read_record)

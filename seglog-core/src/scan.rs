@@ -61,20 +61,10 @@ pub struct Iter<'r, B: SegmentIo> {
 }
 
 impl<'r, B: SegmentIo> Iter<'r, B> {
-    pub(crate) fn new(
-        io: &'r B,
-        bound: &'r Bound,
-        fetch: &'r mut Fetch,
-        pin: Option<&'r PinSlot>,
-        at: At,
-        generation: u64,
-    ) -> Self {
-        Self { io, bound, fetch, pin, at, pos: at.offset, generation, run_end: at.offset }
-    }
-
-    /// An iterator that carries on from `cursor`, a place an earlier one left
-    /// ([`cursor`](Self::cursor)), with the same run: for a caller that cannot hold the
-    /// iterator between records (a log's iterator, whose segments change under it).
+    /// An iterator at `cursor`: a fresh one (`Reader::scan_cursor`, no run
+    /// yet), or a place an earlier one left ([`cursor`](Self::cursor)) with the same run, for
+    /// a caller that cannot hold the iterator between records (a log's iterator, whose
+    /// segments change under it).
     pub(crate) fn resume(
         io: &'r B,
         bound: &'r Bound,
